@@ -1,0 +1,46 @@
+"""The ``datagen`` command line: thin click commands, each one library call.
+
+Subcommand groups live in ``datagen/commands/<name>.py`` and are imported lazily, so
+``datagen --help`` is fast and a missing optional dependency (bpy, torch, ray) only
+matters for the command that needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from datagen import __version__
+
+# command name -> (module, attribute, short help)
+COMMANDS = {
+    "shapes": ("datagen.commands.shapes", "shapes", "Make or import a shape library."),
+    "corrupt": ("datagen.commands.corrupt", "corrupt", "Apply the five part corruptions to a shape library."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="datagen")
+def main():
+    """Generate 3D anomaly-detection benchmarks with Blender, and train the models that validate them."""
+
+
+if __name__ == "__main__":
+    main()
