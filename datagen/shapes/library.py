@@ -66,28 +66,34 @@ def write_shape(shape: Shape, root: str | os.PathLike) -> Path:
     """Write ``shape`` to ``root/<shape.id>/`` atomically; returns the folder."""
     final = Path(root) / shape.id
     with atomic_dir(final) as tmp:
-        (tmp / "objs").mkdir()
-        for p in shape.parts:
-            write_obj(tmp / "objs" / f"{p.name}.obj", p.vertices, p.faces)
-        (tmp / "result.json").write_text(dumps_json(hierarchy(shape)))
-        meta = {
-            "model_id": shape.meta.get("model_id", shape.id),
-            "anno_id": shape.id,
-            "model_cat": shape.category,
-            "version": f"datagen-{__version__}",
-        }
-        (tmp / "meta.json").write_text(dumps_json(meta))
-        info = {
-            "format": LIBRARY_FORMAT,
-            "shape_id": shape.id,
-            "category": shape.category,
-            "source": shape.source,
-            "normalization": shape.meta.get("normalization"),
-            "parts": [{"name": p.name, "label": p.label, "path": p.path, "obj": f"objs/{p.name}.obj"} for p in shape.parts],
-            "meta": {k: v for k, v in shape.meta.items() if k != "normalization"},
-        }
-        (tmp / PARTS_JSON).write_text(dumps_json(info))
+        write_shape_into(shape, tmp)
     return final
+
+
+def write_shape_into(shape: Shape, folder: Path) -> None:
+    """Write the library files of ``shape`` into an existing (temporary) ``folder``; not atomic by itself."""
+    tmp = Path(folder)
+    (tmp / "objs").mkdir()
+    for p in shape.parts:
+        write_obj(tmp / "objs" / f"{p.name}.obj", p.vertices, p.faces)
+    (tmp / "result.json").write_text(dumps_json(hierarchy(shape)))
+    meta = {
+        "model_id": shape.meta.get("model_id", shape.id),
+        "anno_id": shape.id,
+        "model_cat": shape.category,
+        "version": f"datagen-{__version__}",
+    }
+    (tmp / "meta.json").write_text(dumps_json(meta))
+    info = {
+        "format": LIBRARY_FORMAT,
+        "shape_id": shape.id,
+        "category": shape.category,
+        "source": shape.source,
+        "normalization": shape.meta.get("normalization"),
+        "parts": [{"name": p.name, "label": p.label, "path": p.path, "obj": f"objs/{p.name}.obj"} for p in shape.parts],
+        "meta": {k: v for k, v in shape.meta.items() if k != "normalization"},
+    }
+    (tmp / PARTS_JSON).write_text(dumps_json(info))
 
 
 def is_shape_dir(folder: str | os.PathLike) -> bool:
