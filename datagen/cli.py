@@ -17,6 +17,9 @@ from datagen import __version__
 COMMANDS = {
     "shapes": ("datagen.commands.shapes", "shapes", "Make or import a shape library."),
     "corrupt": ("datagen.commands.corrupt", "corrupt", "Apply the five part corruptions to a shape library."),
+    "generate": ("datagen.commands.generate", "generate", "Render a dataset (format v1) from a shape library."),
+    "demo": ("datagen.commands.generate", "demo", "A small dataset from built-in procedural chairs, in minutes."),
+    "slurm-script": ("datagen.commands.generate", "slurm_script_cmd", "Write an sbatch array script (one shard per task)."),
     "stats": ("datagen.commands.inspect", "stats", "Counts of a dataset, like the paper's Table 1."),
     "preview": ("datagen.commands.inspect", "preview", "One contact-sheet PNG of a dataset."),
     "verify": ("datagen.commands.inspect", "verify", "Check a dataset against format v1; list problems."),

@@ -1,0 +1,262 @@
+"""Blender render core: geometry of the renders against the spec cameras, passes, worker.
+
+Blender never runs in the pytest process: one ``blender_scripts.worker`` subprocess renders
+every spec of this module (64x64, few samples). The pure-numpy helpers of
+``blender_scripts.passes`` and ``blender_scripts.exr`` are tested directly.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from blender_scripts import passes
+from blender_scripts.worker import WorkerClient
+from datagen.shapes.objio import write_obj
+from datagen.spec import Camera, RenderSettings, SceneObject, SceneSpec
+
+SIZE = 64
+FX = 80.0
+
+
+def _meshes():
+    box = trimesh.creation.box((0.4, 0.4, 0.4))
+    box.apply_translation((-0.3, 0.0, 0.2))
+    sph = trimesh.creation.icosphere(3, radius=0.2)
+    sph.apply_translation((0.3, 0.1, 0.2))
+    return {1: box, 2: sph}
+
+
+def _cameras():
+    orbit = [Camera.orbit(2.0, math.radians(a), math.radians(25), FX, SIZE, SIZE, target=(0, 0, 0.2)) for a in (30, 150)]
+    # off-centre principal point and a non-square image: checks shift_x/shift_y signs
+    K = np.array([[70.0, 0.0, 44.0], [0.0, 70.0, 20.0], [0.0, 0.0, 1.0]])
+    return orbit + [Camera(K, orbit[0].world_to_camera, 80, 48)]
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """Write meshes and specs, render them all in one worker, return paths and replies."""
+    root = tmp_path_factory.mktemp("render")
+    meshes = _meshes()
+    names = {1: "box", 2: "sphere"}
+    for k, m in meshes.items():
+        write_obj(root / f"{names[k]}.obj", m.vertices, m.faces)
+    objs = [SceneObject(names[k], f"{names[k]}.obj", k) for k in meshes]  # relative to the spec folder
+    cams = _cameras()
+    specs = {
+        "cycles": RenderSettings(samples=4, denoise="none", ground=False),
+        "gray": RenderSettings(engine="workbench", grayscale=True, ground=False),
+        "transparent": RenderSettings(samples=4, denoise="oidn_fast", ground=False, background="transparent"),
+        "ground": RenderSettings(samples=4, denoise="none", ground=True, ground_z=0.0),
+    }
+    jobs = {}
+    for name, settings in specs.items():
+        path = SceneSpec(objs, cams if name != "ground" else cams[:1], settings=settings).save(root / f"{name}.json")
+        jobs[name] = {"spec": str(path), "out": str(root / name)}
+    bad = SceneSpec([SceneObject("ghost", "missing_mesh.obj", 1)], cams[:1]).save(root / "bad.json")
+    replies = {}
+    with WorkerClient(timeout=300, stderr=sys.stderr) as w:
+        replies["ping"] = w.submit({"cmd": "ping"})
+        for name in ("cycles", "bad_missing", "gray", "transparent", "ground"):
+            job = jobs.get(name, {"spec": str(bad), "out": str(root / "bad")})
+            replies[name] = w.submit(job)
+        starts = w.starts
+    return {"root": root, "meshes": meshes, "cams": cams, "replies": replies, "starts": starts}
+
+
+def _far_from(mask: np.ndarray, px: int = 2) -> np.ndarray:
+    """Pixels more than ``px`` pixels (chessboard distance) from any ``mask`` pixel."""
+    grown = mask.copy()
+    for _ in range(px):
+        g = grown.copy()
+        g[1:] |= grown[:-1]
+        g[:-1] |= grown[1:]
+        g[:, 1:] |= grown[:, :-1]
+        g[:, :-1] |= grown[:, 1:]
+        g[1:, 1:] |= grown[:-1, :-1]
+        g[:-1, :-1] |= grown[1:, 1:]
+        g[1:, :-1] |= grown[:-1, 1:]
+        g[:-1, 1:] |= grown[1:, :-1]
+        grown = g
+    return ~grown
+
+
+def _load(scene, name, c):
+    d = scene["root"] / name
+    img = np.array(Image.open(d / f"{c:04d}.png"))
+    depth = np.load(d / f"{c:04d}_depth.npy")
+    index = np.array(Image.open(d / f"{c:04d}_index.png"))
+    return img, depth, index
+
+
+# --- pure helpers (no Blender) ---------------------------------------------------------
+
+
+def test_srgb_encode_endpoints_and_midpoint():
+    out = passes.srgb_encode(np.array([0.0, 1.0, 2.0, -1.0, 0.21586]))
+    assert out.tolist() == [0, 255, 255, 0, 128]  # linear 0.21586 is sRGB 128/255
+
+
+def test_index_colour_roundtrip():
+    idx = np.array([[0, 1, 255], [256, 4097, 65535]])
+    r = np.zeros(idx.shape, np.float32)
+    g = np.zeros(idx.shape, np.float32)
+    for (i, j), v in np.ndenumerate(idx):
+        r[i, j], g[i, j], _, _ = passes.encode_index_color(int(v))
+    # Workbench stores half floats: make sure the code survives that quantization
+    chans = {"V.Combined.R": r.astype(np.float16), "V.Combined.G": g.astype(np.float16), "V.Combined.A": np.ones(idx.shape, np.float16)}
+    assert (passes.index_from_color(chans) == idx).all()
+
+
+def test_color_image_white_over_and_transparent():
+    H, W = 2, 2
+    a = np.array([[0.0, 1.0], [0.5, 0.0]], np.float32)
+    chans = {f"L.Combined.{c}": a * 0.5 for c in "RGB"}
+    chans["L.Combined.A"] = a
+    white = passes.color_image(chans, "white", grayscale=False)
+    assert white.shape == (H, W, 3) and (white[0, 0] == 255).all() and (white[1, 1] == 255).all()
+    rgba = passes.color_image(chans, "transparent", grayscale=False)
+    assert rgba.shape == (H, W, 4) and rgba[0, 0, 3] == 0 and rgba[0, 1, 3] == 255
+    assert rgba[0, 1, 0] == rgba[1, 0, 0]  # straight alpha: same colour at half coverage
+    assert passes.color_image(chans, "white", grayscale=True).shape == (H, W)
+
+
+# --- renders ----------------------------------------------------------------------------
+
+
+@pytest.mark.blender
+def test_worker_replies(scene):
+    r = scene["replies"]
+    assert r["ping"]["ok"] and r["ping"]["pong"]
+    for name in ("cycles", "gray", "transparent", "ground"):
+        assert r[name]["ok"], r[name].get("traceback")
+        assert r[name]["rss_mb"] > 0 and r[name]["seconds"] > 0
+    assert len(r["cycles"]["views"]) == 3 and len(r["ground"]["views"]) == 1
+
+
+@pytest.mark.blender
+def test_worker_survives_missing_mesh(scene):
+    bad = scene["replies"]["bad_missing"]
+    assert bad["ok"] is False
+    assert "missing_mesh.obj" in bad["error"] and "\n" not in bad["error"]
+    assert scene["replies"]["gray"]["ok"]  # the next job still renders
+    assert scene["starts"] == 1  # in the same worker process
+
+
+@pytest.mark.blender
+def test_projected_centres_land_on_their_index(scene):
+    for c, cam in enumerate(scene["cams"]):
+        img, depth, index = _load(scene, "cycles", c)
+        assert index.shape == (cam.height, cam.width) and index.dtype == np.uint16
+        assert img.shape == (cam.height, cam.width, 3)
+        for k, mesh in scene["meshes"].items():
+            uv, z = cam.project(mesh.centroid[None])
+            j, i = np.floor(uv[0]).astype(int)
+            assert index[i, j] == k, f"camera {c}: centre of object {k} at {uv[0]} shows index {index[i, j]}"
+
+
+@pytest.mark.blender
+def test_index_pixels_inside_projected_bounds(scene):
+    """Every pixel of object k lies inside the projection of k's vertices (1 px slack)."""
+    for c, cam in enumerate(scene["cams"]):
+        _, _, index = _load(scene, "cycles", c)
+        for k, mesh in scene["meshes"].items():
+            uv, _ = cam.project(mesh.vertices)
+            ii, jj = np.nonzero(index == k)
+            assert len(ii) > 20
+            centres = np.stack([jj + 0.5, ii + 0.5], -1)
+            assert (centres >= uv.min(0) - 1).all() and (centres <= uv.max(0) + 1).all()
+            # and the mask fills most of that box (no shift/flip): half a box at least
+            lo, hi = np.floor(uv.min(0)).astype(int), np.ceil(uv.max(0)).astype(int)
+            assert len(ii) > 0.3 * (hi - lo).prod()
+
+
+@pytest.mark.blender
+def test_depth_backprojects_onto_mesh(scene):
+    for c, cam in enumerate(scene["cams"]):
+        _, depth, index = _load(scene, "cycles", c)
+        assert depth.dtype == np.float32
+        points = cam.backproject(depth)
+        for k, mesh in scene["meshes"].items():
+            pts = points[index == k]
+            assert np.isfinite(pts).all()
+            _, dist, _ = trimesh.proximity.closest_point(mesh, pts)
+            assert dist.max() < 0.01 and np.median(dist) < 1e-3, (c, k, dist.max())
+
+
+@pytest.mark.blender
+def test_depth_zero_exactly_on_background(scene):
+    for c in range(len(scene["cams"])):
+        img, depth, index = _load(scene, "cycles", c)
+        assert ((depth == 0) == (index == 0)).all()  # no ground: background is everything else
+        # exactly white away from the anti-aliased silhouettes (the pixel filter is 1.5 px wide)
+        assert (img[_far_from(depth > 0)] == 255).all()
+        assert (img[depth == 0] >= 128).all()
+
+
+@pytest.mark.blender
+def test_second_camera_is_a_different_view(scene):
+    a, _, ia = _load(scene, "cycles", 0)
+    b, _, ib = _load(scene, "cycles", 1)
+    assert (ia != ib).mean() > 0.05
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 2.0
+
+
+@pytest.mark.blender
+def test_workbench_grayscale(scene):
+    for c in range(len(scene["cams"])):
+        img, depth, index = _load(scene, "gray", c)
+        _, depth_c, index_c = _load(scene, "cycles", c)
+        assert img.ndim == 2 and img.dtype == np.uint8
+        assert (img[_far_from(index > 0)] == 255).all()
+        assert img[index > 0].mean() < 200
+        assert (index == index_c).mean() > 0.99  # same geometry, Workbench's own index render
+        both = (depth > 0) & (depth_c > 0)
+        assert np.abs(depth[both] - depth_c[both]).max() < 1e-3
+
+
+@pytest.mark.blender
+def test_transparent_background(scene):
+    for c in range(len(scene["cams"])):
+        img, depth, index = _load(scene, "transparent", c)
+        assert img.ndim == 3 and img.shape[2] == 4
+        alpha = img[..., 3]
+        assert (alpha[_far_from(depth > 0)] == 0).all()
+        assert (alpha[depth == 0] < 200).all()
+        inner = _far_from(index == 0)  # object pixels 2+ px from the silhouette are opaque
+        assert inner.sum() > 50
+        assert (alpha[inner] == 255).all()
+
+
+@pytest.mark.blender
+def test_ground_has_depth_but_index_zero(scene):
+    cam = scene["cams"][0]
+    img, depth, index = _load(scene, "ground", 0)
+    ground = (index == 0) & (depth > 0)
+    assert ground.mean() > 0.3
+    z = cam.backproject(depth)[ground][:, 2]
+    assert np.abs(z).max() < 1e-3  # on the plane z = ground_z = 0
+    _, _, index_free = _load(scene, "cycles", 0)
+    assert (index == index_free).all()  # the floor does not change the objects' index
+
+
+@pytest.mark.slow
+@pytest.mark.blender
+def test_worker_memory_flat_over_50_jobs(scene):
+    """Resetting between jobs must not leak: RSS after 50 jobs stays within 150 MB of job 5."""
+    job = {"spec": str(scene["root"] / "cycles.json"), "out": str(scene["root"] / "rss")}
+    rss = []
+    with WorkerClient(timeout=300, max_jobs=1000) as w:
+        for _ in range(50):
+            r = w.submit(job)
+            assert r["ok"], r.get("traceback")
+            rss.append(r["rss_mb"])
+        assert w.starts == 1
+    print("rss_mb over 50 jobs:", rss[0], rss[4], rss[-1], "max", max(rss))
+    assert rss[-1] - rss[4] < 150
