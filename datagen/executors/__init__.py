@@ -68,6 +68,17 @@ class RunSummary:
             path.unlink()
 
 
+def pending_jobs(pipeline, jobs, summary: RunSummary) -> list:
+    """Jobs not yet done; the done ones are counted as skipped in ``summary`` (resume)."""
+    todo = []
+    for job in jobs:
+        if pipeline.is_done(job):
+            summary.add({"job": job.id, "status": "skipped"})
+        else:
+            todo.append(job)
+    return todo
+
+
 def run_with_retries(pipeline, job, handle, retries: int) -> dict:
     """``pipeline.run(job, handle)`` with up to ``retries`` retries after a worker crash, timeout or
     render failure. Returns ``{"job", "status", "samples", "reason"}`` or, after the last attempt,

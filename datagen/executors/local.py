@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from datagen.executors import RunSummary, WorkerOptions, recycle_if_needed, run_with_retries
+from datagen.executors import RunSummary, WorkerOptions, pending_jobs, recycle_if_needed, run_with_retries
 from datagen.executors.worker import DEFAULT_WORKER_CMD, WorkerHandle
 
 
@@ -29,12 +29,7 @@ def run_local(pipeline, jobs, workers: int = 1, opts: WorkerOptions | None = Non
         raise ValueError(f"workers must be >= 1, got {workers}")
     t0 = time.perf_counter()
     summary = RunSummary()
-    todo = []
-    for job in jobs:
-        if pipeline.is_done(job):
-            summary.add({"job": job.id, "status": "skipped"})
-        else:
-            todo.append(job)
+    todo = pending_jobs(pipeline, jobs, summary)
     bar = tqdm(total=len(jobs), initial=summary.counts["skipped"], desc="jobs", unit="job", disable=not progress)
     q: queue.Queue = queue.Queue()
     for job in todo:

@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from datagen.errors import DatagenError
-from datagen.executors import RunSummary, WorkerOptions, recycle_if_needed, run_with_retries
+from datagen.executors import RunSummary, WorkerOptions, pending_jobs, recycle_if_needed, run_with_retries
 
 
 def _import_ray():
@@ -62,12 +62,7 @@ def run_ray(pipeline, jobs, workers: int = 2, opts: WorkerOptions | None = None,
     if not ray.is_initialized():
         ray.init(address=address, **(init_kwargs or {"include_dashboard": False, "log_to_driver": False}))
     summary = RunSummary()
-    todo = []
-    for job in jobs:
-        if pipeline.is_done(job):
-            summary.add({"job": job.id, "status": "skipped"})
-        else:
-            todo.append(job)
+    todo = pending_jobs(pipeline, jobs, summary)
     bar = tqdm(total=len(jobs), initial=summary.counts["skipped"], desc="jobs", unit="job", disable=not progress)
     if todo:
         Actor = ray.remote(num_cpus=1)(_Actor)
