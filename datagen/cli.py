@@ -20,6 +20,8 @@ COMMANDS = {
     "generate": ("datagen.commands.generate", "generate", "Render a dataset (format v1) from a shape library."),
     "demo": ("datagen.commands.generate", "demo", "A small dataset from built-in procedural chairs, in minutes."),
     "slurm-script": ("datagen.commands.generate", "slurm_script_cmd", "Write an sbatch array script (one shard per task)."),
+    "train": ("datagen.commands.train", "train", "Train CMT or the query-only baseline on a dataset."),
+    "evaluate": ("datagen.commands.train", "evaluate", "Evaluate a trained run: AUROC, accuracy, per-type table."),
     "stats": ("datagen.commands.inspect", "stats", "Counts of a dataset, like the paper's Table 1."),
     "preview": ("datagen.commands.inspect", "preview", "One contact-sheet PNG of a dataset."),
     "verify": ("datagen.commands.inspect", "verify", "Check a dataset against format v1; list problems."),

@@ -1,0 +1,120 @@
+"""``datagen train cmt|query-only`` and ``datagen evaluate``: thin wrappers over trainer.fit / trainer.evaluate.
+
+torch is imported only when a command runs, so ``datagen --help`` works without it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _common(f):
+    opts = [
+        click.option("--data", required=True, type=click.Path(exists=True, file_okay=False), help="Dataset root (format v1)."),
+        click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, log.csv, tb/)."),
+        click.option("--epochs", default=20, show_default=True),
+        click.option("--batch-size", default=8, show_default=True, help="Per process (GPU)."),
+        click.option("--resolution", default=256, show_default=True, help="Query / reference size in pixels (multiple of 32)."),
+        click.option("--lr", default=2e-5, show_default=True),
+        click.option("--optimizer", type=click.Choice(["adam", "adamw"]), default="adam", show_default=True),
+        click.option("--weight-decay", default=0.0, show_default=True),
+        click.option("--amp", type=click.Choice(["auto", "bf16", "none"]), default="auto", show_default=True,
+                     help="auto = bf16 autocast on CUDA, fp32 on CPU."),
+        click.option("--clip", default=1.0, show_default=True, help="Gradient-norm clipping (0 = off)."),
+        click.option("--workers", default=4, show_default=True),
+        click.option("--seed", default=0, show_default=True),
+        click.option("--box-head", is_flag=True, help="Add the box-regression head (L1 + GIoU)."),
+        click.option("--pretrained", type=click.Path(exists=True, dir_okay=False), default=None, help="Local ResNet-18 weights."),
+        click.option("--compile", "compile_", is_flag=True, help="torch.compile the model."),
+        click.option("--resume", type=click.Path(exists=True), default=None, help="Checkpoint or run folder to resume."),
+        click.option("--val-split", default="val", show_default=True, help="'none' to skip validation."),
+        click.option("--max-steps", default=0, help="Stop after this many steps (0 = no limit)."),
+        click.option("--model-arg", multiple=True, metavar="KEY=VALUE", help="Model config field, e.g. width=32."),
+        click.option("--no-augment", is_flag=True, help="No flip / random crop (for overfitting checks)."),
+        click.option("--no-tensorboard", is_flag=True),
+        click.option("--no-progress", is_flag=True),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _config(model: str, kw: dict, extra_args: dict):
+    import yaml
+
+    from trainer.fit import TrainConfig
+
+    model_args = {}
+    for s in kw.pop("model_arg"):
+        if "=" not in s:
+            raise click.BadParameter(f"expected KEY=VALUE, got {s!r}", param_hint="--model-arg")
+        k, v = s.split("=", 1)
+        model_args[k.strip().replace("-", "_")] = yaml.safe_load(v)
+    model_args.update(extra_args)
+    if kw.pop("box_head"):
+        model_args["box_head"] = True
+    pretrained = kw.pop("pretrained")
+    if pretrained:
+        model_args["pretrained"] = pretrained
+    kw["compile"] = kw.pop("compile_")
+    kw["tensorboard"] = not kw.pop("no_tensorboard")
+    kw["progress"] = not kw.pop("no_progress")
+    kw["augment"] = not kw.pop("no_augment")
+    if kw["val_split"] in ("", "none"):
+        kw["val_split"] = None
+    return TrainConfig(model=model, model_args=model_args, **kw)
+
+
+@click.group()
+def train():
+    """Train CMT or the query-only baseline on a dataset (multi-GPU: torchrun -m trainer.fit)."""
+
+
+@train.command("cmt")
+@_common
+@click.option("--views", default=10, show_default=True, help="Reference views per training sample.")
+@click.option("--eval-views", default=20, show_default=True, help="Reference views for validation.")
+@click.option("--no-topk", is_flag=True, help="Ablation: dense cross-attention.")
+@click.option("--no-vlfa", is_flag=True, help="Ablation: no VLFA contrastive losses.")
+@click.option("--no-3dpe", is_flag=True, help="Ablation: no 3D positional encoding.")
+@click.option("--topk", default=100, show_default=True)
+def cmt(no_topk, no_vlfa, no_3dpe, topk, **kw):
+    """CMT: the query attends to reference views (3DPE, top-k cross-attention, VLFA)."""
+    from trainer.fit import train as run
+
+    extra = {"topk": 0 if no_topk else topk}
+    if no_3dpe:
+        extra["pe3d"] = False
+    cfg = _config("cmt", kw, extra)
+    cfg.vlfa = not no_vlfa
+    click.echo(json.dumps({k: v for k, v in run(cfg).items() if k != "val"}))
+
+
+@train.command("query-only")
+@_common
+def query_only(**kw):
+    """Baseline: ResNet-18 + FPN on the query image alone."""
+    from trainer.fit import train as run
+
+    cfg = _config("query_only", kw, {})
+    cfg.views = cfg.eval_views = 0
+    click.echo(json.dumps({k: v for k, v in run(cfg).items() if k != "val"}))
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True))
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--split", default="test", show_default=True)
+@click.option("--views", default=20, show_default=True, help="Reference views (the first N regular ones).")
+@click.option("--batch-size", default=8, show_default=True)
+@click.option("--workers", default=2, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--amp", type=click.Choice(["bf16", "none"]), default="none", show_default=True)
+def evaluate(run, data, split, views, batch_size, workers, device, amp):
+    """Evaluate a run folder or checkpoint: AUROC, accuracy, per-type accuracy (box AP@0.5 with a box head)."""
+    from trainer.evaluate import evaluate as ev
+    from trainer.evaluate import format_table
+
+    click.echo(format_table(ev(run, data, split, views, batch_size, workers, device, amp)))

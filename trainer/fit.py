@@ -1,0 +1,417 @@
+"""Training loop: ``python -m trainer.fit cmt --data ds/ --out runs/cmt`` (or ``torchrun ... -m trainer.fit``).
+
+Reads top to bottom: config -> distributed setup -> data -> model -> optimizer -> (resume) -> epochs
+of steps (bf16 autocast, gradient clipping, CSV/TensorBoard logs) -> checkpoint + validation per epoch.
+A checkpoint keeps the model name and constructor args and the whole config, so ``--resume`` (or
+``trainer.evaluate``) rebuilds the model without any other input. Multi-GPU: under torchrun
+(WORLD_SIZE > 1) it joins the process group from env:// and shards data with DistributedSampler;
+only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
+
+from trainer.data import AnomalyDataset, collate
+from trainer.losses import LossConfig, compute_loss
+from trainer.models import build_model
+
+
+@dataclass
+class TrainConfig:
+    model: str = "cmt"  # cmt | query_only
+    data: str = ""
+    out: str = "runs/cmt"
+    epochs: int = 20
+    views: int = 10  # reference views per training item (the paper: 10; test: all 20)
+    eval_views: int = 20
+    batch_size: int = 8  # per process
+    resolution: int = 256
+    lr: float = 2e-5  # the paper: Adam, 2e-5
+    optimizer: str = "adam"  # adam | adamw
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # cosine | constant
+    warmup_steps: int = 0
+    clip: float = 1.0  # gradient-norm clipping (0 = off)
+    amp: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU, where bf16 is emulated and slow) | bf16 | none
+    channels_last: bool = True
+    compile: bool = False
+    workers: int = 4
+    seed: int = 0
+    augment: bool = True  # horizontal flip + random crop (224/256 of the side) resized back
+    crop_fraction: float = 224 / 256
+    vlfa: bool = True
+    w_qv: float = 0.5
+    w_vv: float = 0.5
+    tau: float = 0.1
+    model_args: dict = field(default_factory=dict)  # e.g. {"topk": 0, "pe3d": False, "box_head": True, "width": 8}
+    train_split: str = "train"
+    val_split: str | None = "val"
+    max_steps: int = 0  # stop after this many steps in total (0 = no limit)
+    log_every: int = 10
+    keep_checkpoints: bool = False  # also keep epoch_NNN.pt
+    resume: str | None = None  # a checkpoint file, or a run folder (its last.pt)
+    tensorboard: bool = True
+    progress: bool = True
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+
+class EpochSampler(Sampler):
+    """Yields (epoch, index) so that workers (even persistent ones) know the epoch for augmentation."""
+
+    def __init__(self, base: DistributedSampler):
+        self.base = base
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.base.set_epoch(epoch)
+
+    def __iter__(self):
+        return ((self.epoch, i) for i in self.base)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+
+class _EpochDataset(torch.utils.data.Dataset):
+    def __init__(self, ds: AnomalyDataset):
+        self.ds = ds
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, key):
+        epoch, i = key
+        self.ds.set_epoch(epoch)
+        return self.ds[i]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # legacy global state, only for third-party code; ours takes explicit rngs
+    torch.manual_seed(seed)
+
+
+def setup_distributed(device_opt: str) -> tuple[int, int, torch.device]:
+    """(rank, world_size, device). Joins the process group when WORLD_SIZE > 1 (torchrun)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if device_opt == "auto":
+        device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(device_opt)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", init_method="env://")
+    return rank, world, device
+
+
+def to_device(batch: dict, device: torch.device, channels_last: bool = False) -> dict:
+    out = {}
+    for k, v in batch.items():
+        if torch.is_tensor(v):
+            v = v.to(device, non_blocking=True)
+            if channels_last and k == "query":
+                v = v.contiguous(memory_format=torch.channels_last)
+        out[k] = v
+    return out
+
+
+def forward(model, batch: dict) -> dict:
+    return model(batch["query"], batch.get("refs"), batch.get("points"), batch.get("point_valid"))
+
+
+def resolve_amp(amp: str, device: torch.device) -> str:
+    if amp not in ("auto", "bf16", "none"):
+        raise ValueError(f"amp must be auto, bf16 or none, got {amp!r}")
+    if amp == "auto":
+        return "bf16" if device.type == "cuda" else "none"
+    return amp
+
+
+def autocast(device: torch.device, amp: str):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=(resolve_amp(amp, device) == "bf16"))
+
+
+def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "constant" or total <= cfg.warmup_steps:
+        return cfg.lr
+    t = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    fused = {"fused": True} if next(model.parameters()).is_cuda else {}
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+    raise ValueError(f"optimizer must be adam or adamw, got {cfg.optimizer!r}")
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "last.pt"
+    if not p.is_file():
+        from datagen.errors import InputError
+
+        raise InputError(p, "checkpoint not found")
+    return p
+
+
+def save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, epoch: int, step: int, metrics: dict | None = None) -> None:
+    state = {
+        "model_name": cfg.model,
+        "model_args": model.args,
+        "config": asdict(cfg),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "epoch": epoch,  # epochs completed
+        "step": step,
+        "metrics": metrics or {},
+        "torch_rng": torch.get_rng_state(),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+class Logger:
+    """CSV (always) + TensorBoard (if importable and enabled) scalars, rank 0 only."""
+
+    def __init__(self, out: Path, tensorboard: bool, enabled: bool):
+        self.enabled = enabled
+        self.path = out / "log.csv"
+        self.tb = None
+        self.fields: list[str] | None = None
+        if enabled and tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(out / "tb"))
+            except Exception:  # tensorboard is optional
+                self.tb = None
+
+    def log(self, row: dict) -> None:
+        if not self.enabled:
+            return
+        new = not self.path.exists()
+        if self.fields is None:
+            self.fields = list(row) if new else next(csv.reader(self.path.open()))
+        with self.path.open("a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+        if self.tb is not None:
+            for k, v in row.items():
+                if k not in ("epoch", "step") and isinstance(v, (int, float)):
+                    self.tb.add_scalar(f"train/{k}", v, row["step"])
+
+    def scalars(self, prefix: str, values: dict, step: int) -> None:
+        if self.tb is not None:
+            for k, v in values.items():
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    self.tb.add_scalar(f"{prefix}/{k}", v, step)
+
+    def close(self):
+        if self.tb is not None:
+            self.tb.close()
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Train; returns {"out", "epochs", "steps", "last_loss", "val": last validation metrics}."""
+    from trainer.evaluate import evaluate_model
+
+    rank, world, device = setup_distributed(cfg.device)
+    main_proc = rank == 0
+    out = Path(cfg.out)
+    ckpt = None
+    if cfg.resume:
+        ckpt = torch.load(resolve_checkpoint(cfg.resume), map_location="cpu", weights_only=False)
+        args = dict(ckpt["model_args"])
+        if "pretrained" in args:
+            args["pretrained"] = None  # the weights come from the checkpoint
+        cfg = dataclasses.replace(cfg, model=ckpt["model_name"], model_args=args)
+    if main_proc:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    seed_everything(cfg.seed)
+    model = build_model(cfg.model, **cfg.model_args)
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    views = cfg.views if model.uses_views else 0
+
+    ds = AnomalyDataset(cfg.data, cfg.train_split, views, cfg.resolution, train=True, seed=cfg.seed,
+                        crop_fraction=cfg.crop_fraction if cfg.augment else 1.0, flip=cfg.augment)
+    sampler = EpochSampler(DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=False))
+    loader = DataLoader(_EpochDataset(ds), batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
+                        collate_fn=collate, pin_memory=device.type == "cuda", persistent_workers=cfg.workers > 0,
+                        drop_last=len(ds) >= 4 * cfg.batch_size * world)
+    val_loader = None
+    if cfg.val_split and main_proc:
+        try:
+            vds = AnomalyDataset(cfg.data, cfg.val_split, cfg.eval_views if model.uses_views else 0, cfg.resolution, train=False)
+            val_loader = DataLoader(vds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers, collate_fn=collate)
+        except Exception as e:  # no val split: train without validation
+            print(f"validation off: {e}")
+
+    optimizer = make_optimizer(cfg, model)
+    start_epoch, step = 0, 0
+    if ckpt is not None:
+        optimizer.load_state_dict(ckpt["optimizer"])
+        start_epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
+        torch.set_rng_state(ckpt["torch_rng"])
+    net = model
+    if world > 1:
+        find_unused = cfg.model == "cmt" and not cfg.vlfa
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                                        find_unused_parameters=find_unused)
+    fwd = torch.compile(net) if cfg.compile else net
+    loss_cfg = LossConfig(vlfa=cfg.vlfa and model.uses_views, w_qv=cfg.w_qv, w_vv=cfg.w_vv, tau=cfg.tau)
+    total_steps = cfg.epochs * len(loader)
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    logger = Logger(out, cfg.tensorboard, main_proc)
+    last_loss, val = float("nan"), {}
+    best = -1.0
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        tqdm = None
+    for epoch in range(start_epoch, cfg.epochs):
+        if cfg.max_steps and step >= cfg.max_steps:
+            break
+        sampler.set_epoch(epoch)
+        model.train()
+        it = loader
+        if tqdm is not None and main_proc and cfg.progress:
+            it = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
+        t0 = time.perf_counter()
+        seen = 0
+        for batch in it:
+            if cfg.max_steps and step >= cfg.max_steps:
+                break
+            batch = to_device(batch, device, cfg.channels_last)
+            for g in optimizer.param_groups:
+                g["lr"] = lr_at(cfg, step, total_steps)
+            with autocast(device, cfg.amp):
+                out_ = forward(fwd, batch)
+            loss, parts = compute_loss(out_, batch, loss_cfg)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if cfg.clip > 0 else float("inf"))
+            optimizer.step()
+            step += 1
+            seen += len(batch["label"]) * world
+            if step % cfg.log_every == 0 or step == 1:
+                vals = {k: float(v) for k, v in parts.items()}
+                last_loss = vals["loss"]
+                row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"], "grad_norm": float(gnorm), **vals,
+                       "samples_per_s": seen / max(time.perf_counter() - t0, 1e-9)}
+                logger.log(row)
+                if hasattr(it, "set_postfix"):
+                    it.set_postfix(loss=f"{last_loss:.4f}")
+        if main_proc:
+            if val_loader is not None:
+                val = evaluate_model(model, val_loader, device, resolve_amp(cfg.amp, device))["metrics"]
+                logger.scalars("val", {k: v for k, v in val.items() if k != "per_type"}, step)
+                with (out / "metrics.jsonl").open("a") as f:
+                    f.write(json.dumps({"epoch": epoch + 1, "step": step, **val}) + "\n")
+            save_checkpoint(out / "last.pt", model, optimizer, cfg, epoch + 1, step, val)
+            if cfg.keep_checkpoints:
+                save_checkpoint(out / f"epoch_{epoch + 1:03d}.pt", model, optimizer, cfg, epoch + 1, step, val)
+            score = val.get("auroc", float("nan")) if val else float("nan")
+            if math.isfinite(score) and score > best:
+                best = score
+                save_checkpoint(out / "best.pt", model, optimizer, cfg, epoch + 1, step, val)
+            print(f"epoch {epoch + 1}/{cfg.epochs} step {step} loss {last_loss:.4f}"
+                  + (f" val auroc {val.get('auroc', float('nan')):.4f} acc {val.get('accuracy', float('nan')):.4f}" if val else ""))
+        if world > 1:
+            dist.barrier()
+    logger.close()
+    if world > 1 and dist.is_initialized():
+        dist.destroy_process_group()
+    return {"out": str(out), "epochs": cfg.epochs, "steps": step, "last_loss": last_loss, "val": val}
+
+
+def _kv(s: str) -> tuple[str, object]:
+    import yaml
+
+    if "=" not in s:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {s!r}")
+    k, v = s.split("=", 1)
+    return k.strip().replace("-", "_"), yaml.safe_load(v)
+
+
+def config_from_args(argv=None) -> TrainConfig:
+    ap = argparse.ArgumentParser(prog="python -m trainer.fit", description="Train CMT or the query-only baseline.")
+    ap.add_argument("model", choices=["cmt", "query_only", "query-only"])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    d = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in ("model", "data", "out", "model_args"):
+            continue
+        name = "--" + f.name.replace("_", "-")
+        default = getattr(d, f.name)
+        if isinstance(default, bool):
+            ap.add_argument(name, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, (int, float)):
+            ap.add_argument(name, type=type(default), default=default)
+        else:
+            ap.add_argument(name, default=default)
+    ap.add_argument("--no-topk", action="store_true", help="dense cross-attention (ablation)")
+    ap.add_argument("--no-3dpe", action="store_true", help="no 3D positional encoding (ablation)")
+    ap.add_argument("--box-head", action="store_true", help="add the box-regression head (L1 + GIoU)")
+    ap.add_argument("--pretrained", default=None, help="local ResNet-18 weights for the encoder")
+    ap.add_argument("--model-arg", type=_kv, action="append", default=[], metavar="KEY=VALUE")
+    a = ap.parse_args(argv)
+    model_args = dict(a.model_arg)
+    if a.no_topk:
+        model_args["topk"] = 0
+    if a.no_3dpe:
+        model_args["pe3d"] = False
+    if a.box_head:
+        model_args["box_head"] = True
+    if a.pretrained:
+        model_args["pretrained"] = a.pretrained
+    kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(a, f.name)}
+    kw.update(model=a.model.replace("-", "_"), model_args=model_args)
+    if kw.get("val_split") in ("", "none", "None"):
+        kw["val_split"] = None
+    return TrainConfig(**kw)
+
+
+def main(argv=None):
+    result = train(config_from_args(argv))
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps({k: v for k, v in result.items() if k != "val"}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""Model registry: a plain dict from name to class. ``build_model(name, **args)``."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from trainer.models.cmt import CMT, CMTConfig
+from trainer.models.query_only import QueryOnly, QueryOnlyConfig
+from trainer.models.resnet_fpn import ResNet18FPN, load_backbone_weights
+
+MODELS: dict[str, type[nn.Module]] = {"cmt": CMT, "query_only": QueryOnly}
+
+
+def build_model(name: str, **args) -> nn.Module:
+    """A model from the registry; ``args`` are its config fields (see CMTConfig, QueryOnlyConfig)."""
+    key = name.replace("-", "_")
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
+    return MODELS[key](**args)
+
+
+__all__ = ["CMT", "CMTConfig", "MODELS", "QueryOnly", "QueryOnlyConfig", "ResNet18FPN", "build_model", "load_backbone_weights"]
