@@ -1,9 +1,11 @@
 """Render throughput: our pipeline vs a naive one-process-per-image baseline, with PSNR.
 
 (a) ours: one worker process (bpy imported once), the scene built once per spec, all
-    views of a shape rendered from it; Cycles 16 spp + OIDN with prefilter FAST.
+    views of a shape rendered from it; Cycles adaptive sampling (noise threshold 0.013,
+    4..128 spp) + OIDN (albedo + normal, prefilter FAST): the `brokenchairs` defaults.
 (b) naive: a new Python+Blender process per image, scene built per image, Cycles 128 spp
     with the default denoiser (OIDN, prefilter ACCURATE).
+Light paths (bounces, clamping, caustics) are Blender's defaults on all three sides.
 Both render the same shapes and views; each is compared with a reference render of the
 same views (1024 spp, no denoiser, one worker) by PSNR over the whole image and over
 the object pixels (index > 0 in the reference). Prints images/hour of each, their ratio
@@ -11,11 +13,13 @@ and the PSNRs. Usage (defaults: 1 chair, 3 views, 256x256, about 6 minutes on 2 
 
     python benchmarks/render_throughput.py [--shapes 1] [--views 3] [--size 256]
         [--ref-samples 1024] [--materials flat|preset] [--keep DIR [--reuse-ref]] [--repeat 1]
+        [--samples 128] [--adaptive-threshold 0.013] [--adaptive-min-samples 4] [--denoise oidn_fast]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import resource
 import subprocess
@@ -96,6 +100,14 @@ def _child_cpu() -> float:
 CPU: dict[str, list[float]] = {"ours": [], "naive": []}
 
 
+def _digest(dirs: list[Path]) -> str:
+    h = hashlib.sha256()
+    for d in dirs:
+        for f in sorted(Path(d).glob("*.png")):
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def run_worker(jobs: list[tuple[Path, Path]], tag: str | None = None) -> float:
     """Render the specs in one worker; returns wall seconds including worker start."""
     t, cpu = time.perf_counter(), _child_cpu()
@@ -124,7 +136,9 @@ def main():
     ap.add_argument("--shapes", type=int, default=1)
     ap.add_argument("--views", type=int, default=3)
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--samples", type=int, default=16, help="ours: Cycles samples")
+    ap.add_argument("--samples", type=int, default=128, help="ours: Cycles (maximum) samples")
+    ap.add_argument("--adaptive-threshold", type=float, default=0.013, help="ours: noise threshold, 0 = off")
+    ap.add_argument("--adaptive-min-samples", type=int, default=4, help="ours: adaptive minimum samples")
     ap.add_argument("--denoise", default="oidn_fast", help="ours: none | oidn_fast | oidn")
     ap.add_argument("--naive-samples", type=int, default=128)
     ap.add_argument("--ref-samples", type=int, default=1024)
@@ -143,7 +157,9 @@ def main():
 
     ours_jobs, naive_jobs, ref_jobs = [], [], []
     for objs, name in shapes:
-        ours_jobs.append((write_spec(root / f"{name}_ours.json", objs, cams, samples=args.samples, denoise=args.denoise, **common), root / "ours" / name))
+        ours_jobs.append((write_spec(root / f"{name}_ours.json", objs, cams, samples=args.samples, denoise=args.denoise,
+                                    adaptive_threshold=args.adaptive_threshold, adaptive_min_samples=args.adaptive_min_samples,
+                                    **common), root / "ours" / name))
         ref_jobs.append((write_spec(root / f"{name}_ref.json", objs, cams, samples=args.ref_samples, denoise="none", **common), root / "ref" / name))
         for c, cam in enumerate(cams):
             spec = write_spec(root / f"{name}_naive{c}.json", objs, [cam], samples=args.naive_samples, denoise="oidn", **common)
@@ -151,13 +167,17 @@ def main():
 
     print(f"{n_img} images ({len(shapes)} shapes x {len(cams)} views) at {args.size}x{args.size}, files in {root}", flush=True)
     # machines with noisy neighbours drift: alternate ours/naive and use the median of each
-    t_ours_all, t_naive_all = [], []
+    t_ours_all, t_naive_all, digests = [], [], []
     for r in range(args.repeat):
         t_ours_all.append(run_worker(ours_jobs, "ours"))
+        digests.append(_digest([out for _, out in ours_jobs]))
         t_naive_all.append(run_naive(naive_jobs))
         print(f"  round {r + 1}: ours {t_ours_all[-1]:.1f} s, naive {t_naive_all[-1]:.1f} s", flush=True)
     t_ours, t_naive = float(np.median(t_ours_all)), float(np.median(t_naive_all))
-    print(f"ours  ({args.samples} spp, {args.denoise}, one worker): {t_ours:7.1f} s  {n_img / t_ours * 3600:8.0f} images/hour", flush=True)
+    if len(digests) > 1:
+        print(f"ours deterministic across rounds: {len(set(digests)) == 1}", flush=True)
+    spp = f"{args.adaptive_min_samples}..{args.samples} spp adaptive {args.adaptive_threshold}" if args.adaptive_threshold > 0 else f"{args.samples} spp"
+    print(f"ours  ({spp}, {args.denoise}, one worker): {t_ours:7.1f} s  {n_img / t_ours * 3600:8.0f} images/hour", flush=True)
     print(f"naive ({args.naive_samples} spp, oidn, process per image): {t_naive:7.1f} s  {n_img / t_naive * 3600:8.0f} images/hour", flush=True)
     have_ref = all((out / f"{len(cams) - 1:04d}.png").exists() for _, out in ref_jobs)
     if args.reuse_ref and have_ref:

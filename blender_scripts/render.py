@@ -70,7 +70,11 @@ def configure(scene, settings: RenderSettings, n_views: int) -> dict:
         c = scene.cycles
         info["device"] = _setup_device(scene, settings.device)
         c.samples = int(settings.samples)
-        c.use_adaptive_sampling = False  # exactly `samples` per pixel
+        c.use_adaptive_sampling = settings.adaptive_threshold > 0  # off: exactly `samples` per pixel
+        if c.use_adaptive_sampling:
+            c.adaptive_threshold = float(settings.adaptive_threshold)
+            c.adaptive_min_samples = int(settings.adaptive_min_samples)
+        c.sampling_pattern = "BLUE_NOISE" if settings.blue_noise else "TABULATED_SOBOL"
         c.seed = int(settings.seed) % (2**31)
         c.use_animated_seed = False
         c.use_denoising = settings.denoise != "none"
@@ -78,6 +82,14 @@ def configure(scene, settings: RenderSettings, n_views: int) -> dict:
             c.denoiser = "OPENIMAGEDENOISE"
             c.denoising_prefilter = "FAST" if settings.denoise == "oidn_fast" else "ACCURATE"
             c.denoising_input_passes = "RGB_ALBEDO_NORMAL"
+            c.denoising_quality = settings.denoise_quality.upper()
+            c.denoising_use_gpu = settings.device != "cpu"
+        mb = int(settings.max_bounces)
+        c.max_bounces = mb
+        c.diffuse_bounces, c.glossy_bounces = min(4, mb), min(4, mb)
+        c.transmission_bounces, c.transparent_max_bounces = min(12, mb), min(8, mb)
+        c.sample_clamp_indirect = float(settings.clamp_indirect)
+        c.caustics_reflective = c.caustics_refractive = bool(settings.caustics)
         vl.use_pass_object_index = "index" in settings.passes
     else:
         r.engine = "BLENDER_WORKBENCH"

@@ -73,6 +73,12 @@ class GenConfig:
     engine: str = "cycles"
     samples: int = 16
     denoise: str = "oidn_fast"
+    denoise_quality: str = "high"
+    max_bounces: int = 12
+    clamp_indirect: float = 10.0
+    caustics: bool = True
+    adaptive_threshold: float = 0.0
+    adaptive_min_samples: int = 0
     ground: bool = True
     background: str = "white"
     # reference views
@@ -135,6 +141,13 @@ class GenConfig:
         _range("samples", self.samples, 1, 65536)
         if self.denoise not in ("none", "oidn_fast", "oidn"):
             raise ValueError(f"denoise={self.denoise!r}: expected none, oidn_fast or oidn")
+        if self.denoise_quality not in ("high", "balanced", "fast"):
+            raise ValueError(f"denoise_quality={self.denoise_quality!r}: expected high, balanced or fast")
+        _range("max_bounces", self.max_bounces, 0, 1024)
+        _range("clamp_indirect", self.clamp_indirect, 0.0, 1e6)
+        _range("adaptive_threshold", self.adaptive_threshold, 0.0, 1.0)
+        _range("adaptive_min_samples", self.adaptive_min_samples, 0, 65536)
+        s(self, "adaptive_min_samples", min(int(self.adaptive_min_samples), int(self.samples)))  # --samples 8 stays valid
         if self.background not in ("white", "transparent"):
             raise ValueError(f"background={self.background!r}: expected white or transparent")
         _range("ref_views", self.ref_views, 1, 360)
@@ -192,7 +205,9 @@ class GenConfig:
 
 #: Presets: overrides of the dataclass defaults (which are the paper's settings).
 PRESETS: dict[str, dict] = {
-    "brokenchairs": {},
+    # Cycles adaptive sampling (4..128 spp, noise threshold 0.013) + OIDN (albedo + normal, prefilter
+    # FAST): within 1 dB of 128 fixed spp at about 4x its speed (benchmarks/RESULTS.md)
+    "brokenchairs": {"samples": 128, "denoise": "oidn_fast", "adaptive_threshold": 0.013, "adaptive_min_samples": 4},
     "demo": {
         "preset": "demo",
         "resolution": 96,

@@ -322,6 +322,12 @@ class Pipeline:
             engine=c.engine,
             samples=c.samples,
             denoise=c.denoise,
+            denoise_quality=c.denoise_quality,
+            max_bounces=c.max_bounces,
+            clamp_indirect=c.clamp_indirect,
+            caustics=c.caustics,
+            adaptive_threshold=c.adaptive_threshold,
+            adaptive_min_samples=c.adaptive_min_samples,
             device=self.device,
             seed=job.seed % (2**31),
             background=c.background,
@@ -331,6 +337,7 @@ class Pipeline:
             threads=self.threads,
         )
         base.update(kw)
+        base["adaptive_min_samples"] = min(base["adaptive_min_samples"], base["samples"])
         return RenderSettings(**base)
 
     def _render(self, renderer, tmp: Path, tag: str, shape: Shape, cameras, settings, materials=None,

@@ -205,6 +205,7 @@ class Lighting:
 
 ENGINES = ("cycles", "workbench")
 DENOISERS = ("none", "oidn_fast", "oidn")
+DENOISE_QUALITIES = ("high", "balanced", "fast")
 DEVICES = ("cpu", "cuda", "optix")
 PASSES = ("rgb", "depth", "index")
 
@@ -215,7 +216,14 @@ class RenderSettings:
     (OIDN with prefilter FAST) | oidn (default quality). device : cpu | cuda | optix.
     seed : Cycles noise seed. background : white | transparent. ground : a shadow-catching floor
     under the objects at ``ground_z``. grayscale : write single-channel images (reference views).
-    passes : subset of rgb, depth, index."""
+    passes : subset of rgb, depth, index. threads : Cycles threads (0 = all cores).
+    Light paths and denoiser quality (Cycles only; the defaults are Blender's): max_bounces : total
+    bounces; each per-type limit (diffuse 4, glossy 4, transmission 12, transparent 8) is capped by it.
+    clamp_indirect : indirect sample clamp (0 = off). caustics : reflective and refractive caustics.
+    denoise_quality : OIDN quality high | balanced | fast. adaptive_threshold : Cycles adaptive
+    sampling noise threshold (0 = off: exactly ``samples`` per pixel; else ``samples`` is the
+    maximum and ``adaptive_min_samples`` the minimum, 0 = Cycles' automatic). Both are deterministic
+    for a given seed (no time limit). blue_noise : blue-noise sampling pattern instead of tabulated Sobol."""
 
     engine: str = "cycles"
     samples: int = 16
@@ -228,6 +236,13 @@ class RenderSettings:
     grayscale: bool = False
     passes: tuple = PASSES
     threads: int = 0  # 0 = all cores
+    max_bounces: int = 12
+    clamp_indirect: float = 10.0
+    caustics: bool = True
+    denoise_quality: str = "high"
+    adaptive_threshold: float = 0.0
+    adaptive_min_samples: int = 0
+    blue_noise: bool = False
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -240,6 +255,16 @@ class RenderSettings:
             raise ValueError(f"background must be white|transparent, got {self.background!r}")
         if not (1 <= self.samples <= 65536):
             raise ValueError(f"samples must be in [1, 65536], got {self.samples}")
+        if self.denoise_quality not in DENOISE_QUALITIES:
+            raise ValueError(f"denoise_quality must be one of {DENOISE_QUALITIES}, got {self.denoise_quality!r}")
+        if not (0 <= self.max_bounces <= 1024):
+            raise ValueError(f"max_bounces must be in [0, 1024], got {self.max_bounces}")
+        if not (self.clamp_indirect >= 0):
+            raise ValueError(f"clamp_indirect must be >= 0, got {self.clamp_indirect}")
+        if not (0.0 <= self.adaptive_threshold <= 1.0):
+            raise ValueError(f"adaptive_threshold must be in [0, 1], got {self.adaptive_threshold}")
+        if not (0 <= self.adaptive_min_samples <= self.samples):
+            raise ValueError(f"adaptive_min_samples must be in [0, samples], got {self.adaptive_min_samples}")
         bad = set(self.passes) - set(PASSES)
         if bad:
             raise ValueError(f"unknown passes {sorted(bad)}; choose from {PASSES}")

@@ -18,7 +18,8 @@ def test_brokenchairs_preset_is_the_paper():
     assert math.isclose(math.radians(c.elevation_deg[0]), math.pi / 9)
     assert math.isclose(math.radians(c.elevation_deg[1]), 2 * math.pi / 9)
     assert c.ref_views == 20 and c.ref_elevation_deg == 20 and c.ref_radius == 2.0 and c.ref_engine == "workbench"
-    assert c.samples == 16 and c.denoise == "oidn_fast"
+    assert c.samples == 128 and c.denoise == "oidn_fast" and c.adaptive_threshold == 0.013 and c.adaptive_min_samples == 4
+    assert preset("brokenchairs", samples=2).adaptive_min_samples == 2
     assert c.splits == (0.78, 0.07, 0.15)
     # config round-trips JSON
     assert GenConfig.from_json(json.loads(json.dumps(c.to_json()))) == c

@@ -53,7 +53,10 @@ def scene(tmp_path_factory):
         "cycles": RenderSettings(samples=4, denoise="none", ground=False),
         "gray": RenderSettings(engine="workbench", grayscale=True, ground=False),
         "transparent": RenderSettings(samples=4, denoise="oidn_fast", ground=False, background="transparent"),
-        "ground": RenderSettings(samples=4, denoise="none", ground=True, ground_z=0.0),
+        # also exercises the brokenchairs-style knobs: adaptive sampling, OIDN quality, light paths
+        "ground": RenderSettings(samples=8, denoise="oidn_fast", ground=True, ground_z=0.0, adaptive_threshold=0.05,
+                                 adaptive_min_samples=2, denoise_quality="balanced", max_bounces=4, clamp_indirect=5.0,
+                                 caustics=False),
     }
     jobs = {}
     for name, settings in specs.items():
@@ -260,3 +263,13 @@ def test_worker_memory_flat_over_50_jobs(scene):
         assert w.starts == 1
     print("rss_mb over 50 jobs:", rss[0], rss[4], rss[-1], "max", max(rss))
     assert rss[-1] - rss[4] < 150
+
+
+def test_render_settings_validate_new_fields():
+    s = RenderSettings(samples=128, adaptive_threshold=0.013, adaptive_min_samples=4, max_bounces=4)
+    back = SceneSpec.from_json(SceneSpec([], _cameras()[:1], settings=s).to_json()).settings
+    assert back == s
+    for bad in ({"denoise_quality": "ultra"}, {"max_bounces": -1}, {"clamp_indirect": -1.0},
+                {"adaptive_threshold": 2.0}, {"samples": 8, "adaptive_min_samples": 16}):
+        with pytest.raises(ValueError):
+            RenderSettings(**bad)
