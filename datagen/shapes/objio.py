@@ -43,6 +43,43 @@ class ObjData:
     groups: list[str]
 
 
+def _fast_parse(text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vertices, 0-based faces) for the common case, parsed with numpy string splitting:
+    ``v x y z`` and triangle ``f`` records with plain or ``a/b/c`` indices, no groups.
+    None when the file needs the strict line-by-line reader (groups, polygons, negative or
+    out-of-range indices, vertex colours, malformed records); both give the same arrays."""
+    vlines = []
+    flines = []
+    for line in text.splitlines():
+        if line.startswith("v "):
+            vlines.append(line[2:])
+        elif line.startswith("f "):
+            flines.append(line[2:])
+        elif line.startswith(("g ", "o ")):
+            return None
+    try:
+        v = np.array(" ".join(vlines).split(), dtype=np.float64)
+    except ValueError:
+        return None
+    if v.size != 3 * len(vlines):
+        return None
+    v = v.reshape(-1, 3)
+    if not flines:
+        return v, np.zeros((0, 3), dtype=np.int64)
+    tokens = " ".join(flines).split()
+    if len(tokens) != 3 * len(flines):  # polygons: the strict reader fans them
+        return None
+    if "/" in flines[0]:
+        tokens = [t.split("/", 1)[0] for t in tokens]
+    try:
+        f = np.array(tokens, dtype=np.int64).reshape(-1, 3)
+    except ValueError:
+        return None
+    if f.size and (f.min() < 1 or f.max() > len(v)):
+        return None
+    return v, f - 1
+
+
 def read_obj(path: str | os.PathLike, max_faces: int | None = None) -> ObjData:
     """Read an OBJ file's geometry. Raises ``InputError`` on any malformed record."""
     path = Path(path)
@@ -52,6 +89,14 @@ def read_obj(path: str | os.PathLike, max_faces: int | None = None) -> ObjData:
         raise InputError(path, "file not found") from None
     except OSError as e:
         raise InputError(path, f"cannot read: {e.strerror}") from None
+    fast = _fast_parse(text)
+    if fast is not None:
+        v, f = fast
+        if max_faces is not None and len(f) > max_faces:
+            raise InputError(path, f"mesh too large: more than {max_faces} faces (limit)")
+        if not np.all(np.isfinite(v)):
+            raise InputError(path, "non-finite vertex coordinates")
+        return ObjData(v, f, [""] * len(f))
     verts: list[list[float]] = []
     faces: list[tuple[int, int, int]] = []
     groups: list[str] = []
