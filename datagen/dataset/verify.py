@@ -48,6 +48,15 @@ def _json(path: Path, out: _Problems):
         return None
 
 
+def _json_object(path: Path, out: _Problems) -> dict | None:
+    """``_json`` for files that must hold a JSON object; anything else is reported."""
+    obj = _json(path, out)
+    if obj is not None and not isinstance(obj, dict):
+        out.add(path, "not a JSON object")
+        return None
+    return obj
+
+
 def _image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) from the PNG header, without decoding; None if unreadable."""
     try:
@@ -73,11 +82,8 @@ def _check_info(root: Path, rows: list[dict] | None, out: _Problems) -> None:
     if not p.is_file():
         out.add(p, "missing: not a dataset root")
         return
-    info = _json(p, out)
+    info = _json_object(p, out)
     if info is None:
-        return
-    if not isinstance(info, dict):
-        out.add(p, "not a JSON object")
         return
     if info.get("format") != F.FORMAT_NAME:
         out.add(p, f"format {info.get('format')!r} != {F.FORMAT_NAME!r}")
@@ -125,11 +131,8 @@ def _check_splits(root: Path, rows: list[dict], out: _Problems) -> None:
     if not p.is_file():
         out.add(p, "missing")
         return
-    splits = _json(p, out)
+    splits = _json_object(p, out)
     if splits is None:
-        return
-    if not isinstance(splits, dict):
-        out.add(p, "not a JSON object")
         return
     where: dict[str, str] = {}
     for name, ids in splits.items():
@@ -181,7 +184,7 @@ def _check_sample(root: Path, row: dict, pixels: bool, out: _Problems) -> str | 
     if not d.is_dir():
         out.add(d, "indexed sample folder missing")
         return None
-    meta = _json(d / F.META_JSON, out)
+    meta = _json_object(d / F.META_JSON, out)
     if meta is None:
         return None
     lacking = [k for k in META_KEYS if k not in meta]
@@ -325,7 +328,7 @@ def _check_scene(root: Path, row: dict, out: _Problems) -> None:
     if not d.is_dir():
         out.add(d, "indexed scene folder missing")
         return
-    scene = _json(d / F.SCENE_JSON, out)
+    scene = _json_object(d / F.SCENE_JSON, out)
     if scene is None:
         return
     cams = scene.get("cameras")
