@@ -16,14 +16,9 @@ from datagen.seeding import rng_for
 
 
 def make_shapes(n: int, seed: int):
-    try:
-        from datagen.shapes.procedural import generate
+    from datagen.shapes.procedural import generate
 
-        return "procedural", [generate("chair", f"chair{i:04d}", rng_for(seed, "shape", i)) for i in range(n)]
-    except ImportError:
-        from datagen.corrupt.toy import box_chair
-
-        return "toy box", [box_chair(f"chair{i:04d}", rng_for(seed, "shape", i), bool(i % 2)) for i in range(n)]
+    return "procedural", [generate("chair", f"chair{i:04d}", rng_for(seed, "shape", i)) for i in range(n)]
 
 
 def main():

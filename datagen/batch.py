@@ -1,8 +1,16 @@
-"""Run a function over many items: progress bar, skip/done/failed counts, failures file.
+"""Batches: one summary type, one status vocabulary, one failures/refusals writer.
 
-A bad item never stops the batch: its error (one line naming the file and the problem)
-goes to ``failures.jsonl`` and the summary. Each item's own output is written atomically
-by the function, so nothing half-written stays on disk.
+Every long command (shape import, corruption, dataset generation, export) runs items and
+counts each one as exactly one status of ``STATUSES``:
+
+- ``done``: output written; ``skipped``: already complete (resume);
+- ``refused``: the input cannot take this item (a corruption with no eligible part, no
+  donor ...), expected and listed in ``refusals.jsonl``;
+- ``dropped``: the item ran but produced nothing by design (an anomaly that no camera sees);
+- ``failed``: bad input or a bug, one line naming the file and the problem in ``failures.jsonl``.
+
+A bad item never stops the batch. Each item's own output is written atomically by the
+function, so nothing half-written stays on disk.
 """
 
 from __future__ import annotations
@@ -16,28 +24,88 @@ from typing import Callable, Iterable
 
 from tqdm import tqdm
 
-from datagen.errors import DatagenError
+from datagen.errors import DatagenError, Refused
 from datagen.io import atomic_write_text
 
-DONE, SKIPPED = "done", "skipped"
+STATUSES = ("done", "skipped", "refused", "dropped", "failed")
+DONE, SKIPPED, REFUSED, DROPPED, FAILED = STATUSES
+
+
+def write_jsonl(path: str | os.PathLike, rows: list[dict]) -> str | None:
+    """Write ``rows`` as JSON lines atomically; remove ``path`` when there are none. Returns the path or None."""
+    path = Path(path)
+    if rows:
+        atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+        return str(path)
+    if path.exists():
+        path.unlink()
+    return None
 
 
 @dataclass
-class BatchSummary:
-    done: int = 0
-    skipped: int = 0
-    failed: int = 0
-    failures: list = field(default_factory=list)  # [{"item", "error"}]
-    failures_path: str | None = None
+class Summary:
+    """What a batch did.
 
-    def line(self, what: str = "items") -> str:
-        s = f"{what}: done {self.done}, skipped {self.skipped}, failed {self.failed}"
-        if self.failed and self.failures_path:
-            s += f" (listed in {self.failures_path})"
-        return s
+    counts : status -> items. by_group : group (e.g. anomaly type) -> status -> items.
+    failures : ``[{"item", "error", ...}]``; refusals : ``[{"item", "reason", ...}]``.
+    outputs : files or samples written (a job may write several); seconds : wall time.
+    """
+
+    counts: dict = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    by_group: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    refusals: list = field(default_factory=list)
+    outputs: int = 0
+    seconds: float = 0.0
+    failures_path: str | None = None
+    refusals_path: str | None = None
+
+    def add(self, status: str, item: str | None = None, *, group: str | None = None, error: str | None = None,
+            reason: str | None = None, outputs: int = 0, **extra) -> None:
+        """Count one item. ``error`` goes with ``failed``, ``reason`` with ``refused``/``dropped``."""
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r}: expected one of {STATUSES}")
+        self.counts[status] += 1
+        if group is not None:
+            self.by_group.setdefault(group, dict.fromkeys(STATUSES, 0))[status] += 1
+        self.outputs += int(outputs)
+        if status == FAILED:
+            self.failures.append({"item": item, "error": error, **extra})
+        elif status == REFUSED:
+            self.refusals.append({"item": item, "reason": reason, **extra})
+
+    def __getattr__(self, name):  # summary.done, .skipped, .refused, .dropped, .failed
+        if name in STATUSES:
+            return self.counts[name]
+        raise AttributeError(name)
+
+    def line(self, what: str = "items", outputs: str | None = None) -> str:
+        """One line: ``what: done 3, skipped 0, refused 1, dropped 0, failed 0[; N outputs]; T s (where lists are)``."""
+        s = f"{what}: " + ", ".join(f"{k} {self.counts[k]}" for k in STATUSES)
+        if outputs:
+            s += f"; {outputs} {self.outputs}"
+        if self.seconds:
+            s += f"; {self.seconds:.1f} s"
+        where = [f"{k} in {p}" for k, p in (("failures", self.failures_path), ("refusals", self.refusals_path)) if p]
+        return s + (f" ({'; '.join(where)})" if where else "")
+
+    def write_lists(self, failures_path: str | os.PathLike | None, refusals_path: str | os.PathLike | None = None) -> None:
+        """Write (or remove) the failures and refusals files."""
+        if failures_path is not None:
+            self.failures_path = write_jsonl(failures_path, self.failures)
+        if refusals_path is not None:
+            self.refusals_path = write_jsonl(refusals_path, self.refusals)
 
     def to_json(self) -> dict:
-        return {"done": self.done, "skipped": self.skipped, "failed": self.failed, "failures": self.failures}
+        return {"counts": dict(self.counts), "by_group": self.by_group, "outputs": self.outputs,
+                "failures": self.failures, "refusals": self.refusals, "seconds": round(self.seconds, 3)}
+
+
+def failure_fields(e: BaseException) -> dict:
+    """``{"error": one line}`` for our own errors; ``Type: message`` + a short traceback for anything else."""
+    if isinstance(e, DatagenError):
+        return {"error": " ".join(str(e).split())}
+    return {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=6)}
 
 
 def run_batch(
@@ -46,41 +114,34 @@ def run_batch(
     *,
     desc: str = "",
     failures_path: str | os.PathLike | None = None,
+    refusals_path: str | os.PathLike | None = None,
     name: Callable[[object], str] = str,
+    describe: Callable[[object], dict] | None = None,
+    group: Callable[[object], str] | None = None,
     progress: bool = True,
     total: int | None = None,
-) -> BatchSummary:
-    """Call ``fn(item)`` for each item; ``fn`` returns ``"done"`` or ``"skipped"``.
+) -> Summary:
+    """Call ``fn(item)`` for each item; it returns ``"done"`` (or None), ``"skipped"`` or ``"dropped"``,
+    or raises ``Refused`` (counted as refused) or any other error (counted as failed).
 
-    Errors of type ``DatagenError`` are recorded as their message; any other exception
-    as ``Type: message`` (a bug in our code or a library). ``KeyboardInterrupt`` stops
-    the batch. The failures file is rewritten atomically at the end (removed if none).
+    name : item -> its name in the lists. describe : item -> extra fields for its list rows.
+    group : item -> a group key counted in ``by_group``. ``KeyboardInterrupt`` stops the batch.
+    The failures / refusals files are rewritten atomically at the end (removed if none).
     """
-    summary = BatchSummary()
+    summary = Summary()
     items = list(items) if total is None else items
     bar = tqdm(items, desc=desc, total=total if total is not None else len(items), disable=not progress, unit="item")
     for item in bar:
+        extra = describe(item) if describe else {}
+        g = group(item) if group else None
         try:
-            status = fn(item)
-        except DatagenError as e:
-            summary.failed += 1
-            summary.failures.append({"item": name(item), "error": str(e)})
+            status = fn(item) or DONE
+        except Refused as e:
+            summary.add(REFUSED, name(item), group=g, reason=str(e), **extra)
         except Exception as e:  # noqa: BLE001 - a batch goes on past any bad sample
-            summary.failed += 1
-            summary.failures.append(
-                {"item": name(item), "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=4)}
-            )
+            summary.add(FAILED, name(item), group=g, **failure_fields(e), **extra)
         else:
-            if status == SKIPPED:
-                summary.skipped += 1
-            else:
-                summary.done += 1
-        bar.set_postfix(done=summary.done, skip=summary.skipped, fail=summary.failed, refresh=False)
-    if failures_path is not None:
-        failures_path = Path(failures_path)
-        if summary.failures:
-            atomic_write_text(failures_path, "".join(json.dumps(f, sort_keys=True) + "\n" for f in summary.failures))
-            summary.failures_path = str(failures_path)
-        elif failures_path.exists():
-            failures_path.unlink()
+            summary.add(status, name(item), group=g, outputs=int(status == DONE))
+        bar.set_postfix({k: v for k, v in summary.counts.items() if v}, refresh=False)
+    summary.write_lists(failures_path, refusals_path)
     return summary

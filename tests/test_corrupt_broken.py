@@ -5,7 +5,7 @@ import trimesh
 from datagen.corrupt import CorruptionRecord, apply_record, corrupt
 from datagen.corrupt import broken
 from datagen.corrupt.repair import make_watertight
-from datagen.corrupt.toy import box_chair
+from toy_shapes import box_chair
 from datagen.errors import Refused
 from datagen.shapes.model import Part, Shape
 
@@ -89,8 +89,7 @@ def test_unrepairable_part_is_refused(chair):
 
 
 def test_removed_fraction_threshold(chair):
-    from datagen.corrupt import Thresholds
-
     params = broken.Params(min_fraction=0.1, max_fraction=0.12)
-    with pytest.raises(Refused, match="removed volume fraction .* < min_removed_fraction"):
-        corrupt(chair, "broken", np.random.default_rng(0), params=params, thresholds=Thresholds(min_removed_fraction=0.5))
+    with pytest.raises(Refused, match="removed volume fraction .* < broken.min_removed_fraction"):
+        corrupt(chair, "broken", np.random.default_rng(0), params=params,
+                thresholds=broken.Thresholds(min_removed_fraction=0.5))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from datagen.cli import main
 from datagen.corrupt import TYPES, read_record
 from datagen.corrupt.run import corrupt_library
-from datagen.corrupt.toy import box_chair
+from toy_shapes import box_chair
 from datagen.shapes.library import read_shape, write_shape
 
 
@@ -42,8 +42,9 @@ def test_cli_deterministic_resumable(tmp_path):
     counts = dict(
         (k, int(v)) for k, v in (part.strip().split(" ")[-2:] for part in line.split("(")[0][len("corruptions:"):].split(","))
     )
-    assert counts["failed"] == 10  # the bad shape: 5 types x 2
-    assert counts["done"] + counts["refused"] == 30 and counts["done"] >= 20
+    n = len(TYPES)
+    assert counts["failed"] == 2 * n  # the bad shape: every type x 2
+    assert counts["done"] + counts["refused"] == 6 * n and counts["done"] >= 4 * n
     failures = [json.loads(x) for x in (tmp_path / "a" / "failures.jsonl").read_text().splitlines()]
     assert all("zbad" in f["item"] and "seat.obj" in f["error"] for f in failures)
     if counts["refused"]:
@@ -67,7 +68,8 @@ def test_cli_deterministic_resumable(tmp_path):
 def test_output_folder_layout(tmp_path):
     lib = _library(tmp_path / "shapes", n=2)
     s = corrupt_library(lib, tmp_path / "out", types=TYPES, per_shape=1, seed=1, progress=False)
-    assert s.failed == 5 and s.done >= 4
+    assert s.failed == len(TYPES) and s.done >= 4
+    assert set(s.by_group) == set(TYPES) and sum(g["failed"] for g in s.by_group.values()) == len(TYPES)
     for folder in sorted((tmp_path / "out").iterdir()):
         if not folder.is_dir():
             continue
@@ -86,13 +88,27 @@ def test_cli_bad_options(tmp_path):
     lib = _library(tmp_path / "shapes", n=1)
     r = CliRunner().invoke(main, ["corrupt", str(lib), "--out", str(tmp_path / "o"), "--types", "position,melted"])
     assert r.exit_code != 0 and "melted" in r.output
-    r = CliRunner().invoke(main, ["corrupt", str(lib), "--out", str(tmp_path / "o"), "--angle-range", "50,10"])
+    out = ["--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(main, ["corrupt", str(lib), *out, "--set", "rotation.min_deg=50", "--set", "rotation.max_deg=10"])
     assert r.exit_code != 0 and "rotation.min_deg" in r.output
-    r = CliRunner().invoke(main, ["corrupt", str(lib), "--out", str(tmp_path / "o"), "--removed-range", "0.1"])
-    assert r.exit_code != 0 and "--removed-range" in r.output
+    r = CliRunner().invoke(main, ["corrupt", str(lib), *out, "--set", "broken.min_fraction"])
+    assert r.exit_code != 0 and "TYPE.OPTION=VALUE" in r.output
+    r = CliRunner().invoke(main, ["corrupt", str(lib), *out, "--set", "broken.size=3"])
+    assert r.exit_code != 0 and "unknown option" in r.output and "min_fraction" in r.output
+    r = CliRunner().invoke(main, ["corrupt", "--list-options"])
+    assert r.exit_code == 0 and "scale.up_min = 1.25" in r.output and "broken.min_removed_fraction" in r.output
 
 
-@pytest.mark.parametrize("max_faces,expect_failed", [(None, 0), (4, 5)])
+def test_cli_options_reach_the_corruption(tmp_path):
+    lib = _library(tmp_path / "shapes", n=1)
+    r = CliRunner().invoke(main, ["corrupt", str(lib), "--out", str(tmp_path / "o"), "--types", "scale", "--no-progress",
+                                  "--set", "scale.max_axes=1", "--set", "scale.grow_prob=1.0"])
+    assert r.exit_code == 0, r.output
+    rec = read_record(next(p for p in (tmp_path / "o").iterdir() if p.is_dir()))
+    assert rec.type == "scale" and len(rec.params["axes"]) == 1 and rec.params["grow"] is True
+
+
+@pytest.mark.parametrize("max_faces,expect_failed", [(None, 0), (4, len(TYPES))])
 def test_max_faces(tmp_path, max_faces, expect_failed):
     lib = tmp_path / "shapes"
     write_shape(box_chair("c", np.random.default_rng(0)), lib)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import trimesh
 
-from datagen.corrupt import Thresholds, apply_record, chamfer_distance, corrupt
-from datagen.corrupt import position, rotation
-from datagen.corrupt.base import axis_angle_matrix
-from datagen.corrupt.toy import box_chair
+from datagen.corrupt import apply_record, chamfer_distance, corrupt
+from datagen.corrupt import position, rotation, swapped
+from datagen.corrupt.geometry import axis_angle_matrix
+from toy_shapes import box_chair
 from datagen.errors import Refused
 from datagen.shapes.model import Part, Shape
 
@@ -48,7 +48,7 @@ def test_position_small_part_gets_shape_floor(chair):
 def test_position_threshold_refuses():
     s = box_chair("c0", np.random.default_rng(0))
     p = position.Params(min_rel=0.0, max_rel=0.01, min_shape_fraction=0.0)
-    with pytest.raises(Refused, match="displacement .* < min_displacement"):
+    with pytest.raises(Refused, match="displacement .* < position.min_displacement"):
         corrupt(s, "position", np.random.default_rng(0), params=p, part="leg_1")
 
 
@@ -82,7 +82,7 @@ def test_rotation_of_cylinder_about_its_axis_is_refused():
     rec = CorruptionRecord("rotation", "rod", "rod", rec_params, None, "s")
     out = apply_record(s, rec)
     with pytest.raises(Refused, match="Chamfer"):
-        check(s, out, rec, Thresholds())
+        check(s, out, rec, rotation.Thresholds())
 
 
 def test_chamfer_distance_zero_for_same_and_offset_for_shift():
@@ -114,7 +114,7 @@ def test_swapped_fits_bbox_and_records_donor(chair):
     assert new.label == old.label and new.name == old.name
     assert rec.params["donor_shape_id"] == "d1" and rec.params["donor_part"] == "back"
     assert len(new.faces) == len(donor.part("back").faces)
-    assert rec.measured["chamfer_rel"] >= Thresholds().min_chamfer
+    assert rec.measured["chamfer_rel"] >= swapped.Thresholds().min_chamfer
     _others_untouched(chair, out, "back")
     # replay with a callable donor source gives the same mesh
     src = lambda label: [(donor.id, p) for p in donor.parts if p.label == label]  # noqa: E731

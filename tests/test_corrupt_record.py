@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from datagen.corrupt import CorruptionRecord, Thresholds, apply_record, corrupt
-from datagen.corrupt import broken, missing, position, rotation, swapped
-from datagen.corrupt.toy import box_chair
+from datagen.corrupt import CorruptionRecord, apply_record, corrupt
+from datagen.corrupt import broken, missing, position, rotation, scale, swapped
+from toy_shapes import box_chair
 from datagen.errors import Refused
 from datagen.shapes.objio import format_obj
 
@@ -66,8 +66,12 @@ def test_same_rng_same_record(chair):
         (broken.Params, {"tolerance": 0.0}, "broken.tolerance"),
         (swapped.Params, {"flat_fraction": 0.9}, "swapped.flat_fraction"),
         (missing.Params, {"min_area_fraction": 1.5}, "missing.min_area_fraction"),
-        (Thresholds, {"min_angle_deg": -1}, "thresholds.min_angle_deg"),
-        (Thresholds, {"min_chamfer": "x"}, "thresholds.min_chamfer"),
+        (rotation.Thresholds, {"min_angle_deg": -1}, "rotation.min_angle_deg"),
+        (swapped.Thresholds, {"min_chamfer": "x"}, "swapped.min_chamfer"),
+        (position.Thresholds, {"min_displacement": 2}, "position.min_displacement"),
+        (scale.Params, {"up_min": 0.5}, "scale.up_min"),
+        (scale.Params, {"max_axes": 4}, "scale.max_axes"),
+        (scale.Thresholds, {"min_extent_change": -1}, "scale.min_extent_change"),
     ],
 )
 def test_out_of_range_params_name_the_option(factory, kwargs, option):

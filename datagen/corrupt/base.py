@@ -1,21 +1,20 @@
-"""The corruption record, parameter validation, and the ``corrupt`` / ``apply_record`` entry points.
+"""What a corruption type is (``CorruptionType``), the record it leaves, and option validation.
 
 A corruption is split in two pure steps so that it can be replayed without any randomness:
 
 - ``sample(shape, part, rng, params, donors) -> dict``: every random choice, as JSON types
-  (floats, ints, strings, lists); the type module's dataclass ``params`` bounds the ranges.
+  (floats, ints, strings, lists); the type's ``Params`` dataclass bounds the ranges.
 - ``apply(shape, part, sampled, donors) -> Shape``: deterministic geometry from ``sampled``.
 
-``corrupt`` = choose part + ``sample`` + ``apply`` + ``checks.check``; ``apply_record`` =
-``apply`` with the record's parameters, so the same record gives the same mesh bytes.
-Each type lives in its own module (``position``, ``rotation``, ``broken``, ``swapped``,
-``missing``) exposing ``Params``, ``eligible``, ``sample`` and ``apply``.
+and one check, ``measure(before, after, record, thresholds, diag) -> dict``, that measures the
+change on the geometry and raises ``Refused`` when it is not significant (the type's
+``Thresholds`` dataclass). ``datagen.corrupt.api.corrupt`` = choose part + sample + apply +
+checks; ``apply_record`` = apply with the record's parameters.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -23,11 +22,13 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from datagen.corrupt.geometry import chamfer_distance
+from datagen.corrupt.registry import check_type
 from datagen.errors import Refused
 from datagen.io import dumps_json
+from datagen.seeding import rng_for
 from datagen.shapes.model import Part, Shape
 
-TYPES = ("position", "rotation", "broken", "swapped", "missing")
 #: Version of the corruption algorithms and record layout. A record replays exactly only
 #: with the same version (bump it whenever ``apply`` of any type changes its output).
 RECORD_VERSION = 1
@@ -36,20 +37,71 @@ RECORD_VERSION = 1
 Donors = Sequence[Shape] | Callable[[str], Iterable[tuple[str, Part]]] | None
 
 
+@dataclass(frozen=True)
+class CorruptionType:
+    """A corruption plug-in; each type module ends with ``CORRUPTION = CorruptionType(...)``.
+
+    name : registry key, CLI word and the record's ``type``.
+    Params : frozen dataclass of sampling options, validated on construction.
+    Thresholds : frozen dataclass of significance thresholds, validated on construction.
+    eligibility : which parts qualify, one line (quoted in refusals).
+    eligible : ``(shape, params, donors) -> [part names]``.
+    sample : ``(shape, part, rng, params, donors) -> dict`` of JSON types (all randomness).
+    apply : ``(shape, part, sampled, donors) -> Shape`` (deterministic).
+    measure : ``(before: Part, after: Part | None, record, thresholds, diag: float) -> dict``;
+        ``diag`` is the original shape's bbox diagonal (metres); raises ``Refused``.
+    removes_part : the anomalous part is absent from the result (``missing``).
+    """
+
+    name: str
+    Params: type
+    Thresholds: type
+    eligibility: str
+    eligible: Callable
+    sample: Callable
+    apply: Callable
+    measure: Callable
+    removes_part: bool = False
+
+    def options(self) -> dict[str, str]:
+        """Every option this type takes: ``field -> "params" | "thresholds"``."""
+        out = {f.name: "params" for f in dataclasses.fields(self.Params)}
+        out.update({f.name: "thresholds" for f in dataclasses.fields(self.Thresholds)})
+        return out
+
+    def configure(self, overrides: dict | None = None) -> tuple[object, object]:
+        """``(Params, Thresholds)`` with ``overrides`` (field -> value) applied; errors name ``type.field``."""
+        overrides = dict(overrides or {})
+        opts = self.options()
+        unknown = sorted(set(overrides) - set(opts))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown option(s) {unknown}; known: {', '.join(sorted(opts))}")
+        p = {k: v for k, v in overrides.items() if opts[k] == "params"}
+        t = {k: v for k, v in overrides.items() if opts[k] == "thresholds"}
+        try:
+            return self.Params(**_tuples(p)), self.Thresholds(**_tuples(t))
+        except TypeError as e:
+            raise ValueError(f"{self.name}: {e}") from None
+
+
+def _tuples(d: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
 # --- the record ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CorruptionRecord:
     """What was done to which part, with every sampled parameter (enough to replay it).
 
-    type : one of ``TYPES``.
+    type : a registered corruption type (``registry.TYPES``).
     part : name of the anomalous part in the original shape (kept in the corrupted one,
-        except for ``missing``).
+        except for types that remove it).
     label : semantic label of that part.
     params : dict of all sampled parameters, JSON types only (see each type module).
     seed : int or None, the seed of the rng the parameters were drawn from (provenance).
     shape_id : id of the original shape.
     version : ``RECORD_VERSION`` of the code that made it.
-    measured : dict, the significance measurements of ``checks.check`` (JSON types).
+    measured : dict, the significance measurements of the type's ``measure`` (JSON types).
     """
 
     type: str
@@ -62,8 +114,7 @@ class CorruptionRecord:
     measured: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.type not in TYPES:
-            raise ValueError(f"corruption type {self.type!r}: expected one of {', '.join(TYPES)}")
+        check_type(self.type)
         object.__setattr__(self, "params", to_jsonable(self.params))
         object.__setattr__(self, "measured", to_jsonable(self.measured))
         if self.seed is not None:
@@ -131,7 +182,7 @@ def to_jsonable(obj):
     raise TypeError(f"not JSON-serializable in a corruption record: {type(obj).__name__}")
 
 
-# --- parameter validation ----------------------------------------------------------------------
+# --- option validation -------------------------------------------------------------------------
 def check_range(option: str, value: float, lo: float, hi: float) -> None:
     """Raise ``ValueError`` naming ``option`` unless ``lo <= value <= hi``."""
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
@@ -148,144 +199,42 @@ def check_interval(option_lo: str, lo: float, option_hi: str, hi: float, bounds:
         raise ValueError(f"{option_lo}={lo!r} must be <= {option_hi}={hi!r}")
 
 
-# --- shared geometry helpers ---------------------------------------------------------------------
-def part_area(part: Part) -> float:
-    """Surface area, square metres."""
-    v = part.vertices
-    f = part.faces
-    if len(f) == 0:
-        return 0.0
-    t = v[f]
-    return float(0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1).sum())
-
-
-def area_fractions(shape: Shape) -> dict[str, float]:
-    """Part name -> its share of the shape's total surface area (sums to 1)."""
-    areas = {p.name: part_area(p) for p in shape.parts}
-    total = sum(areas.values())
-    if total <= 0:
-        return {k: 0.0 for k in areas}
-    return {k: a / total for k, a in areas.items()}
-
-
-def diagonal(bounds: np.ndarray) -> float:
-    """Length of an axis-aligned box's diagonal; ``bounds`` (2, 3) min/max corners."""
-    return float(np.linalg.norm(np.asarray(bounds)[1] - np.asarray(bounds)[0]))
-
-
-def random_unit_vector(rng: np.random.Generator) -> np.ndarray:
-    """(3,) float64, uniform on the unit sphere."""
-    while True:
-        v = rng.normal(size=3)
-        n = float(np.linalg.norm(v))
-        if n > 1e-9:
-            return v / n
-
-
-def axis_angle_matrix(axis, angle_rad: float) -> np.ndarray:
-    """(3, 3) float64 rotation by ``angle_rad`` (right hand) about the unit ``axis`` (Rodrigues)."""
-    a = np.asarray(axis, dtype=np.float64)
-    a = a / np.linalg.norm(a)
-    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
-    return np.eye(3) + math.sin(angle_rad) * k + (1 - math.cos(angle_rad)) * (k @ k)
-
-
-def eligible_by_area(shape: Shape, min_area_fraction: float) -> list[str]:
-    """Names of parts with faces whose area share is at least ``min_area_fraction``."""
-    fr = area_fractions(shape)
-    return [p.name for p in shape.parts if len(p.faces) and fr[p.name] >= min_area_fraction]
-
-
-# --- entry points ------------------------------------------------------------------------------------
-def type_module(kind: str):
-    """The module implementing corruption ``kind`` (imported on first use)."""
-    if kind not in TYPES:
-        raise ValueError(f"corruption type {kind!r}: expected one of {', '.join(TYPES)}")
-    return importlib.import_module(f"datagen.corrupt.{kind}")
-
-
-def default_params(kind: str):
-    return type_module(kind).Params()
-
-
-def corrupt(
-    shape: Shape,
-    kind: str,
-    rng: np.random.Generator,
-    params=None,
-    part: str | None = None,
-    donors: Donors = None,
-    thresholds=None,
-    seed: int | None = None,
-    attempts: int = 3,
-) -> tuple[Shape, "CorruptionRecord"]:
-    """Apply corruption ``kind`` to one part of ``shape``.
-
-    shape : the normal shape (metres, Z up).
-    kind : one of ``TYPES``.
-    rng : the only source of randomness.
-    params : the type's ``Params`` dataclass (defaults if None).
-    part : name of the part to corrupt; if None, drawn uniformly with ``rng`` among the
-        type's eligible parts (again on every attempt).
-    donors : for ``swapped``: other Shapes, or a callable ``label -> [(shape_id, Part)]``.
-    thresholds : ``checks.Thresholds`` (defaults if None).
-    seed : stored in the record (the seed ``rng`` was made from), provenance only.
-    attempts : a sample that fails a significance check is redrawn up to this many times.
-
-    Returns ``(corrupted shape, record)``; the corrupted shape keeps ``shape.id`` (see
-    ``output.corrupted_id``). Raises ``Refused`` with the reason when it cannot apply.
-    """
-    from datagen.corrupt.checks import Thresholds, check
-
-    mod = type_module(kind)
-    params = mod.Params() if params is None else params
-    if not isinstance(params, mod.Params):
-        raise TypeError(f"{kind}: params must be {mod.__name__}.Params, got {type(params).__name__}")
-    thresholds = Thresholds() if thresholds is None else thresholds
-    if part is not None:
-        try:
-            shape.part(part)
-        except KeyError:
-            raise Refused(f"shape {shape.id}: no part named {part!r}") from None
-        candidates = [part]
-        eligible = mod.eligible(shape, params, donors)
-        if part not in eligible:
-            raise Refused(f"{kind}: part {part!r} of shape {shape.id} is not eligible ({mod.ELIGIBILITY})")
-    else:
-        candidates = mod.eligible(shape, params, donors)
-        if not candidates:
-            raise Refused(f"{kind}: no eligible part in shape {shape.id} ({mod.ELIGIBILITY})")
-    reasons = []
-    for _ in range(max(1, attempts)):
-        name = candidates[int(rng.integers(len(candidates)))] if len(candidates) > 1 else candidates[0]
-        try:
-            sampled = mod.sample(shape, name, rng, params, donors)
-            # JSON round trip: apply() sees exactly what a record will hold.
-            sampled = json.loads(json.dumps(to_jsonable(sampled)))
-            out = mod.apply(shape, name, sampled, donors)
-            record = CorruptionRecord(kind, name, shape.part(name).label, sampled, seed, shape.id)
-            measured = check(shape, out, record, thresholds, donors=donors)
-        except Refused as e:
-            reasons.append(str(e))
-            if getattr(e, "final", False):
-                break
-            continue
-        return out, record.replace(measured=measured)
-    uniq = list(dict.fromkeys(reasons))
-    raise Refused(f"{kind} on shape {shape.id}: " + "; ".join(uniq))
-
-
-def apply_record(shape: Shape, record: CorruptionRecord, donors: Donors = None) -> Shape:
-    """Replay ``record`` on ``shape`` (no randomness): the same mesh as ``corrupt`` gave."""
-    if record.version != RECORD_VERSION:
-        raise ValueError(f"corruption record version {record.version}, this code replays version {RECORD_VERSION}")
-    if record.shape_id != shape.id:
-        raise ValueError(f"corruption record is for shape {record.shape_id!r}, got shape {shape.id!r}")
-    return type_module(record.type).apply(shape, record.part, record.params, donors)
-
-
+# --- helpers the types' checks share -------------------------------------------------------------
 def final_refusal(reason: str) -> Refused:
     """A ``Refused`` that another attempt with new random draws cannot fix."""
     e = Refused(reason)
     e.final = True
     return e
+
+
+@dataclass(frozen=True)
+class ChamferThresholds:
+    """The Chamfer check several types share (subclass it and call ``check_chamfer`` in ``__post_init__``).
+
+    min_chamfer : Chamfer distance of the part before/after, share of the shape diagonal, in [0, 1].
+    chamfer_points : surface points sampled per side for the Chamfer distance, in [100, 1e6].
+    """
+
+    min_chamfer: float = 0.005
+    chamfer_points: int = 1000
+
+    def check_chamfer(self, kind: str) -> None:
+        check_range(f"{kind}.min_chamfer", self.min_chamfer, 0.0, 1.0)
+        check_range(f"{kind}.chamfer_points", self.chamfer_points, 100, 1_000_000)
+
+
+def measure_chamfer(before: Part, after: Part, record: CorruptionRecord, points: int, diag: float) -> dict:
+    """``{"chamfer": metres, "chamfer_rel": share of diag}`` between the part before and after.
+
+    The sample points come from ``rng_for("chamfer", shape_id, type, part)``: the same record
+    measures the same value every time.
+    """
+    crng = rng_for("chamfer", record.shape_id, record.type, record.part)
+    c = chamfer_distance(before, after, int(points), crng)
+    return {"chamfer": c, "chamfer_rel": c / diag}
+
+
+def require(value: float, minimum: float, option: str, what: str) -> None:
+    """Refuse when ``value < minimum``: ``"<what> <value> < <option> <minimum>"`` (option: ``type.field``)."""
+    if value < minimum:
+        raise Refused(f"{what} {value:.5g} < {option} {minimum}")

@@ -13,6 +13,8 @@ Sampled parameters: ``cutter`` (``sphere`` | ``cube``), ``center`` (3 floats, me
 identity for a sphere), ``segments`` (sphere tessellation), ``target_fraction``,
 ``achieved_fraction``, ``volume_before`` / ``volume_after`` (cubic metres), ``repair``
 (method in ``repair.METHODS``), ``iterations`` (bisection steps).
+Check: the part is watertight after the cut and lost at least ``min_removed_fraction`` of
+its volume.
 """
 
 from __future__ import annotations
@@ -21,15 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.corrupt.base import (
-    axis_angle_matrix,
-    check_interval,
-    check_range,
-    diagonal,
-    eligible_by_area,
-    final_refusal,
-    random_unit_vector,
-)
+from datagen.corrupt.base import CorruptionType, check_interval, check_range, final_refusal, require
+from datagen.corrupt.geometry import axis_angle_matrix, diagonal, eligible_by_area, random_unit_vector, sample_surface
 from datagen.corrupt.repair import from_manifold, make_watertight
 from datagen.errors import Refused
 from datagen.shapes.model import Shape
@@ -72,24 +67,18 @@ class Params:
         check_range("broken.min_area_fraction", self.min_area_fraction, 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """min_removed_fraction : removed share of the part volume, in [0, 1]."""
+
+    min_removed_fraction: float = 0.05
+
+    def __post_init__(self):
+        check_range("broken.min_removed_fraction", self.min_removed_fraction, 0.0, 1.0)
+
+
 def eligible(shape: Shape, params: Params, donors=None) -> list[str]:
     return eligible_by_area(shape, params.min_area_fraction)
-
-
-def sample_surface(vertices: np.ndarray, faces: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 3) float64 points uniform on the surface (area-weighted triangle, uniform barycentric)."""
-    t = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
-    area = 0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
-    total = area.sum()
-    if not np.isfinite(total) or total <= 0:
-        raise Refused("surface has zero area")
-    cdf = np.cumsum(area) / total
-    idx = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(area) - 1)
-    u = rng.random((n, 2))
-    flip = u.sum(1) > 1
-    u[flip] = 1 - u[flip]
-    tri = t[idx]
-    return tri[:, 0] + u[:, :1] * (tri[:, 1] - tri[:, 0]) + u[:, 1:] * (tri[:, 2] - tri[:, 0])
 
 
 def make_cutter(sampled: dict, size: float):
@@ -178,3 +167,18 @@ def apply(shape: Shape, part: str, sampled: dict, donors=None) -> Shape:
         raise Refused(f"broken: part {part}: the cutter removed the whole part")
     mesh = from_manifold(left)
     return shape.replace_part(part, p.with_geometry(mesh.vertices, mesh.faces))
+
+
+def measure(before, after, record, thresholds: Thresholds, diag: float) -> dict:
+    mesh = after.mesh()
+    if not mesh.is_watertight:
+        raise Refused(f"broken: part {record.part} is not watertight after the cut")
+    v0 = float(record.params["volume_before"])
+    v1 = float(mesh.volume)
+    m = {"volume_after": v1, "removed_fraction": (v0 - v1) / v0 if v0 > 0 else 0.0}
+    require(m["removed_fraction"], thresholds.min_removed_fraction, "broken.min_removed_fraction",
+            "broken: removed volume fraction")
+    return m
+
+
+CORRUPTION = CorruptionType("broken", Params, Thresholds, ELIGIBILITY, eligible, sample, apply, measure)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.corrupt.base import area_fractions, check_range, final_refusal
+from datagen.corrupt.base import CorruptionType, check_range, final_refusal
+from datagen.corrupt.geometry import area_fractions
 from datagen.shapes.model import Shape
 
 ELIGIBILITY = "never the only part; parts with at least min_area_fraction of the surface area"
@@ -25,6 +26,11 @@ class Params:
 
     def __post_init__(self):
         check_range("missing.min_area_fraction", self.min_area_fraction, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """No thresholds: the part is absent (the generic checks verify it)."""
 
 
 def eligible(shape: Shape, params: Params, donors=None) -> list[str]:
@@ -42,3 +48,11 @@ def sample(shape: Shape, part: str, rng: np.random.Generator, params: Params, do
 
 def apply(shape: Shape, part: str, sampled: dict, donors=None) -> Shape:
     return shape.without_part(part)
+
+
+def measure(before, after, record, thresholds: Thresholds, diag: float) -> dict:
+    return {"absent": True}
+
+
+CORRUPTION = CorruptionType("missing", Params, Thresholds, ELIGIBILITY, eligible, sample, apply, measure,
+                            removes_part=True)

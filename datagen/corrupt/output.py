@@ -5,7 +5,7 @@
     parts.json, result.json, meta.json, objs/<part>.obj
     corruption.json       the CorruptionRecord (canonical JSON)
     anomaly/before.obj    the anomalous part in the original shape
-    anomaly/after.obj     that part after corruption (absent for "missing")
+    anomaly/after.obj     that part after corruption (absent when the type removes it: missing)
 ```
 The whole folder is written atomically: it exists complete or not at all.
 """
@@ -49,7 +49,7 @@ def write_corrupted(
         (tmp / "anomaly").mkdir()
         before = original.part(record.part)
         (tmp / "anomaly" / "before.obj").write_text(format_obj(before.vertices, before.faces), encoding="utf-8")
-        if record.type != "missing":
+        if any(q.name == record.part for q in corrupted.parts):  # absent when the type removes the part
             after = corrupted.part(record.part)
             (tmp / "anomaly" / "after.obj").write_text(format_obj(after.vertices, after.faces), encoding="utf-8")
     return final

@@ -7,6 +7,8 @@ of the part moves by exactly the recorded ``vector``; other parts are untouched.
 
 Sampled parameters: ``direction`` (3 floats, unit), ``relative`` (u), ``magnitude``
 (metres), ``vector`` (3 floats, metres, = direction * magnitude).
+Check: every vertex moved by the same vector, whose length is at least
+``Thresholds.min_displacement`` of the shape diagonal.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.corrupt.base import check_interval, check_range, diagonal, eligible_by_area, random_unit_vector
+from datagen.corrupt.base import CorruptionType, check_interval, check_range, require
+from datagen.corrupt.geometry import diagonal, eligible_by_area, random_unit_vector
+from datagen.errors import Refused
 from datagen.shapes.model import Shape
 
 ELIGIBILITY = "parts with at least min_area_fraction of the surface area"
@@ -40,6 +44,16 @@ class Params:
         check_range("position.min_area_fraction", self.min_area_fraction, 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """min_displacement : translation, share of the shape diagonal, in [0, 1]."""
+
+    min_displacement: float = 0.02
+
+    def __post_init__(self):
+        check_range("position.min_displacement", self.min_displacement, 0.0, 1.0)
+
+
 def eligible(shape: Shape, params: Params, donors=None) -> list[str]:
     return eligible_by_area(shape, params.min_area_fraction)
 
@@ -61,3 +75,21 @@ def apply(shape: Shape, part: str, sampled: dict, donors=None) -> Shape:
     p = shape.part(part)
     vec = np.asarray(sampled["vector"], dtype=np.float64)
     return shape.replace_part(part, p.with_geometry(p.vertices + vec, p.faces))
+
+
+def measure(before, after, record, thresholds: Thresholds, diag: float) -> dict:
+    if before.vertices.shape != after.vertices.shape:
+        raise Refused("position: vertex count changed")
+    delta = after.vertices - before.vertices
+    vec = delta.mean(0)
+    spread = float(np.abs(delta - vec).max()) if len(delta) else 0.0
+    if spread > 1e-9 * max(1.0, diag):
+        raise Refused(f"position: vertices did not move rigidly (spread {spread:.3g} m)")
+    d = float(np.linalg.norm(vec))
+    m = {"displacement": d, "displacement_rel": d / diag}
+    require(m["displacement_rel"], thresholds.min_displacement, "position.min_displacement",
+            "position: displacement (share of the shape diagonal)")
+    return m
+
+
+CORRUPTION = CorruptionType("position", Params, Thresholds, ELIGIBILITY, eligible, sample, apply, measure)

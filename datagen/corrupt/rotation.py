@@ -6,6 +6,9 @@ random sign (right-hand rule about ``axis``). New vertices are
 
 Sampled parameters: ``axis`` (3 floats, unit), ``angle_deg`` (signed, degrees),
 ``center`` (3 floats, metres: the part's bbox centre before rotation).
+Check: the best-fit rotation between the part before and after (Kabsch) turns at least
+``min_angle_deg`` and the part's Chamfer distance is at least ``min_chamfer`` of the shape
+diagonal (a cylinder turned about its own axis does not count).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.corrupt.base import axis_angle_matrix, check_interval, check_range, eligible_by_area, random_unit_vector
+from datagen.corrupt.base import ChamferThresholds, CorruptionType, check_interval, check_range, measure_chamfer, require
+from datagen.corrupt.geometry import axis_angle_matrix, eligible_by_area, kabsch_angle_deg, random_unit_vector
+from datagen.errors import Refused
 from datagen.shapes.model import Shape
 
 ELIGIBILITY = "parts with at least min_area_fraction of the surface area"
@@ -34,6 +39,17 @@ class Params:
     def __post_init__(self):
         check_interval("rotation.min_deg", self.min_deg, "rotation.max_deg", self.max_deg, (0.0, 180.0))
         check_range("rotation.min_area_fraction", self.min_area_fraction, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Thresholds(ChamferThresholds):
+    """min_angle_deg : best-fit rotation angle, degrees, in [0, 180]; and the Chamfer check."""
+
+    min_angle_deg: float = 10.0
+
+    def __post_init__(self):
+        check_range("rotation.min_angle_deg", self.min_angle_deg, 0.0, 180.0)
+        self.check_chamfer("rotation")
 
 
 def eligible(shape: Shape, params: Params, donors=None) -> list[str]:
@@ -58,3 +74,17 @@ def apply(shape: Shape, part: str, sampled: dict, donors=None) -> Shape:
     r = rotation_matrix(sampled)
     c = np.asarray(sampled["center"], dtype=np.float64)
     return shape.replace_part(part, p.with_geometry((p.vertices - c) @ r.T + c, p.faces))
+
+
+def measure(before, after, record, thresholds: Thresholds, diag: float) -> dict:
+    if before.vertices.shape != after.vertices.shape:
+        raise Refused("rotation: vertex count changed")
+    m = {"angle_deg": kabsch_angle_deg(before.vertices, after.vertices)}
+    require(m["angle_deg"], thresholds.min_angle_deg, "rotation.min_angle_deg", "rotation: angle (degrees)")
+    m.update(measure_chamfer(before, after, record, thresholds.chamfer_points, diag))
+    require(m["chamfer_rel"], thresholds.min_chamfer, "rotation.min_chamfer",
+            "rotation: the part looks the same after rotation: Chamfer distance (share of the shape diagonal)")
+    return m
+
+
+CORRUPTION = CorruptionType("rotation", Params, Thresholds, ELIGIBILITY, eligible, sample, apply, measure)

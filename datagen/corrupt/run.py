@@ -6,28 +6,26 @@ type, k), not on order, sharding or which outputs already exist. Outputs go to
 ``<out>/<s>__<t>__<k>/`` (``output.write_corrupted``); an existing folder is skipped
 (folders are written atomically, so an existing one is complete). A refusal is expected
 (e.g. no donor, a part too small): it goes to ``<out>/refusals.jsonl``, not to
-``failures.jsonl`` (bad input files, bugs).
+``failures.jsonl`` (bad input files, bugs). A donor shape that fails to load is left out of
+the donor pool (its own items report the error).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from datagen.batch import SKIPPED, run_batch
-from datagen.corrupt.base import TYPES, corrupt
-from datagen.corrupt.checks import Thresholds
+from datagen.batch import DONE, SKIPPED, Summary, run_batch
+from datagen.corrupt import registry
+from datagen.corrupt.api import corrupt
 from datagen.corrupt.output import RECORD_FILE, corrupted_id, write_corrupted
-from datagen.errors import InputError, Refused
-from datagen.io import atomic_write_text, read_json
+from datagen.corrupt.registry import TYPES
+from datagen.errors import InputError
+from datagen.io import read_json
 from datagen.seeding import rng_for, stable_seed
 from datagen.shapes.library import PARTS_JSON, list_shapes, read_shape
 from datagen.shapes.model import Part
 from datagen.shapes.objio import read_obj
-
-REFUSED = "refused"
 
 
 class LibraryDonors:
@@ -73,56 +71,34 @@ class LibraryDonors:
         return self._by_label[label]
 
 
-@dataclass
-class CorruptSummary:
-    done: int = 0
-    skipped: int = 0
-    refused: int = 0
-    failed: int = 0
-    failures_path: str | None = None
-    refusals_path: str | None = None
-    refusals: list = field(default_factory=list)
-    by_type: dict = field(default_factory=dict)  # type -> {"done", "refused", "failed", "skipped"}
-
-    def line(self) -> str:
-        s = f"corruptions: done {self.done}, skipped {self.skipped}, refused {self.refused}, failed {self.failed}"
-        extra = []
-        if self.refused and self.refusals_path:
-            extra.append(f"refusals in {self.refusals_path}")
-        if self.failed and self.failures_path:
-            extra.append(f"failures in {self.failures_path}")
-        return s + (f" ({'; '.join(extra)})" if extra else "")
-
-
 def corrupt_library(
     shapes_root: str | os.PathLike,
     out: str | os.PathLike,
     types: tuple[str, ...] = TYPES,
     per_shape: int = 1,
     seed: int = 0,
-    params: dict | None = None,
-    thresholds: Thresholds | None = None,
+    options: dict | None = None,
     max_faces: int | None = None,
     attempts: int = 3,
     progress: bool = True,
-) -> CorruptSummary:
-    """Corrupt every shape of ``shapes_root`` into ``out``; returns the counts.
+) -> Summary:
+    """Corrupt every shape of ``shapes_root`` into ``out``; returns the batch ``Summary``
+    (``by_group`` per type; refusals in ``out/refusals.jsonl``, failures in ``out/failures.jsonl``).
 
-    params : type -> that type's ``Params`` (defaults for missing types).
+    options : type -> {field: value} overrides of that type's ``Params`` / ``Thresholds``.
     """
     for t in types:
         if t not in TYPES:
             raise ValueError(f"--types: unknown corruption type {t!r}; expected some of {', '.join(TYPES)}")
     if per_shape < 0:
         raise ValueError(f"--per-shape={per_shape}: must be >= 0")
-    params = dict(params or {})
+    configured = {t: registry.get(t).configure((options or {}).get(t)) for t in types}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     folders = list_shapes(shapes_root)
     donors = LibraryDonors(folders, max_faces=max_faces)
     items = [(f, t, k) for f in folders for t in types for k in range(per_shape)]
     cache: dict[str, object] = {}
-    summary = CorruptSummary(by_type={t: {"done": 0, "skipped": 0, "refused": 0, "failed": 0} for t in types})
 
     def load(folder: Path):
         key = str(folder)
@@ -140,47 +116,21 @@ def corrupt_library(
     def one(item) -> str:
         folder, kind, k = item
         if (out / corrupted_id(folder.name, kind, k) / RECORD_FILE).is_file():
-            summary.by_type[kind]["skipped"] += 1
             return SKIPPED
         shape = load(folder)
         if shape.id != folder.name and (out / corrupted_id(shape.id, kind, k) / RECORD_FILE).is_file():
-            summary.by_type[kind]["skipped"] += 1
             return SKIPPED
-        s = stable_seed(seed, shape.id, kind, k)
-        try:
-            corrupted, record = corrupt(
-                shape, kind, rng_for(seed, shape.id, kind, k), params=params.get(kind), donors=donors,
-                thresholds=thresholds, seed=s, attempts=attempts,
-            )
-        except Refused as e:
-            summary.refusals.append({"item": name(item), "shape_id": shape.id, "type": kind, "k": k, "reason": str(e)})
-            summary.by_type[kind]["refused"] += 1
-            return REFUSED
+        params, thresholds = configured[kind]
+        corrupted, record = corrupt(
+            shape, kind, rng_for(seed, shape.id, kind, k), params=params, donors=donors,
+            thresholds=thresholds, seed=stable_seed(seed, shape.id, kind, k), attempts=attempts,
+        )
         write_corrupted(out, shape, corrupted, record, k)
-        summary.by_type[kind]["done"] += 1
-        return "done"
+        return DONE
 
-    def counted(item) -> str:
-        try:
-            return one(item)
-        except Exception:
-            summary.by_type[item[1]]["failed"] += 1
-            raise
-
-    def name(item) -> str:
-        folder, kind, k = item
-        return corrupted_id(folder.name, kind, k)
-
-    b = run_batch(items, counted, desc="corrupt", failures_path=out / "failures.jsonl", name=name, progress=progress)
-    summary.skipped = b.skipped
-    summary.failed = b.failed
-    summary.failures_path = b.failures_path
-    summary.refused = len(summary.refusals)
-    summary.done = b.done - summary.refused  # run_batch counts every non-skip return as done
-    refusals_path = out / "refusals.jsonl"
-    if summary.refusals:
-        atomic_write_text(refusals_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in summary.refusals))
-        summary.refusals_path = str(refusals_path)
-    elif refusals_path.exists():
-        refusals_path.unlink()
-    return summary
+    return run_batch(
+        items, one, desc="corrupt", failures_path=out / "failures.jsonl", refusals_path=out / "refusals.jsonl",
+        name=lambda it: corrupted_id(it[0].name, it[1], it[2]),
+        describe=lambda it: {"shape_id": it[0].name, "type": it[1], "k": it[2]},
+        group=lambda it: it[1], progress=progress,
+    )

@@ -13,6 +13,8 @@ label and path. ``checks.check`` refuses a fitted donor too similar to the origi
 Sampled parameters: ``donor_shape_id``, ``donor_part``, ``scale`` (3 floats),
 ``offset`` (3 floats, metres), ``candidates`` (how many donors were eligible). Donors are
 drawn in a random order, skipping those that fit onto exactly the original geometry.
+Check: the Chamfer distance between the old and the fitted new part is at least
+``min_chamfer`` of the shape diagonal.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.corrupt.base import check_range, diagonal, eligible_by_area, final_refusal
+from datagen.corrupt.base import ChamferThresholds, CorruptionType, check_range, final_refusal, measure_chamfer, require
+from datagen.corrupt.geometry import diagonal, eligible_by_area
 from datagen.errors import Refused
 from datagen.shapes.model import Part, Shape
 
@@ -40,6 +43,14 @@ class Params:
     def __post_init__(self):
         check_range("swapped.flat_fraction", self.flat_fraction, 0.0, 0.5)
         check_range("swapped.min_area_fraction", self.min_area_fraction, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Thresholds(ChamferThresholds):
+    """The Chamfer check only: the fitted donor must differ from the old part."""
+
+    def __post_init__(self):
+        self.check_chamfer("swapped")
 
 
 def donor_parts(donors, label: str, exclude_shape: str) -> list[tuple[str, Part]]:
@@ -120,3 +131,15 @@ def apply(shape: Shape, part: str, sampled: dict, donors=None) -> Shape:
     d = find_donor(donors, p.label, sampled["donor_shape_id"], sampled["donor_part"])
     v = d.vertices * np.asarray(sampled["scale"], dtype=np.float64) + np.asarray(sampled["offset"], dtype=np.float64)
     return shape.replace_part(part, p.with_geometry(v, d.faces))
+
+
+def measure(before, after, record, thresholds: Thresholds, diag: float) -> dict:
+    m = measure_chamfer(before, after, record, thresholds.chamfer_points, diag)
+    p = record.params
+    require(m["chamfer_rel"], thresholds.min_chamfer, "swapped.min_chamfer",
+            f"swapped: donor {p.get('donor_shape_id')}/{p.get('donor_part')} too similar: Chamfer distance "
+            "(share of the shape diagonal)")
+    return m
+
+
+CORRUPTION = CorruptionType("swapped", Params, Thresholds, ELIGIBILITY, eligible, sample, apply, measure)
