@@ -25,22 +25,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from datagen.spec import Material  # noqa: E402
+from datagen.seeding import rng_for  # noqa: E402
 from materials.presets import SUBSTANCES, builtin_library  # noqa: E402
+from materials.variation import sample_variation  # noqa: E402
 
 _CHILD = """
 import json, sys
 from datagen.spec import Material
 from blender_scripts.materials import render_spheres
 job = json.load(open(sys.argv[1]))
-items = [(Material(**m), s, n) for m, s, n in job["items"]]
+items = [(Material(**m), n) for m, n in job["items"]]
 render_spheres(items, job["out_dir"], job["size"], job["samples"], job.get("denoise", True))
 """
 
 
 def render_tiles(items, out_dir, size=96, samples=16, denoise=True, timeout=600) -> list[Path]:
-    """items: [(Material, seed, file name)] -> PNG paths, rendered in a Blender subprocess."""
+    """items: [(Material, seed, file name)] -> PNG paths, rendered in a Blender subprocess.
+    The seed places each procedural pattern (``materials.variation``), drawn here in Python."""
     job = {
-        "items": [[dataclasses.asdict(m), int(s), n] for m, s, n in items],
+        "items": [[dataclasses.asdict(dataclasses.replace(m, variation=sample_variation(m, rng_for("sheet", int(s))))), n]
+                  for m, s, n in items],
         "out_dir": str(out_dir), "size": size, "samples": samples, "denoise": denoise,
     }
     job_path = Path(out_dir) / "job.json"

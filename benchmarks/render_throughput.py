@@ -19,6 +19,7 @@ and the PSNRs. Usage (defaults: 1 chair, 3 views, 256x256, about 6 minutes on 2 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import math
 import resource
@@ -31,10 +32,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from blender_scripts.worker import WorkerClient
+from datagen.executors.worker import WorkerHandle
 from datagen.seeding import rng_for
 from datagen.shapes.objio import write_obj
 from datagen.spec import Camera, Material, RenderSettings, SceneObject, SceneSpec
+from materials.variation import sample_variation
 
 
 def make_shapes(root: Path, n: int, materials: str) -> list[tuple[list[SceneObject], str]]:
@@ -69,6 +71,7 @@ def make_shapes(root: Path, n: int, materials: str) -> list[tuple[list[SceneObje
             path.parent.mkdir(parents=True, exist_ok=True)
             write_obj(path, v, f)
             mat = lib[(i * 7 + k) % len(lib)] if lib else Material("gray", "flat")
+            mat = dataclasses.replace(mat, variation=sample_variation(mat, rng_for("bench", i, k)))
             objs.append(SceneObject(f"{k:02d}_{name}", str(path), k + 1, material=mat))
         out.append((objs, f"shape{i}"))
     return out
@@ -111,9 +114,9 @@ def _digest(dirs: list[Path]) -> str:
 def run_worker(jobs: list[tuple[Path, Path]], tag: str | None = None) -> float:
     """Render the specs in one worker; returns wall seconds including worker start."""
     t, cpu = time.perf_counter(), _child_cpu()
-    with WorkerClient(timeout=3600) as w:
+    with WorkerHandle(timeout=3600) as w:
         for spec, out in jobs:
-            r = w.submit({"spec": str(spec), "out": str(out)})
+            r = w.render(spec, out)
             if not r["ok"]:
                 raise RuntimeError(r["error"])
     if tag:

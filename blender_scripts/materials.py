@@ -6,8 +6,9 @@
   grain axis; fabric weave is a 3D grid of thread bands (on any axis-aligned face two of
   its three directions show); leather is Voronoi grain cells plus noise-isoline wrinkles;
   plastic is smooth / speckled / scratched / molded; metal is brushed (anisotropic),
-  polished, hammered or oxidized. The ``seed`` moves the pattern (Mapping offset, ring
-  centre), so parts sharing a preset do not look stamped out of one image.
+  polished, hammered or oxidized. ``Material.variation`` (drawn in Python, see
+  ``materials.variation``) places the pattern (Mapping offsets, ring centre), so parts
+  sharing a preset do not look stamped out of one image; nothing here is random.
 - ``textures``: one Image Texture node per map on the object's UVs (Non-Color for
   roughness / metallic / normal / displacement), a Normal Map node (DirectX maps get
   their green channel flipped), the displacement map as a Bump height on top of it.
@@ -160,22 +161,22 @@ def _lerp_col(a, b, t):
     return [float(x + (y - x) * t) for x, y in zip(a, b)]
 
 
-def _wood(g: _Graph, obj, p: dict, rng) -> dict:
+def _wood(g: _Graph, obj, p: dict, var: dict) -> dict:
     light, dark, pore = p["palette"]
     axis = p.get("axis", "Z")
     ai = _AXES[axis]
-    # ring centre perpendicular to the grain: near for "rings", far (straight grain) otherwise
-    dist = rng.uniform(0.1, 0.8) if p["pattern"] == "rings" else rng.uniform(4.0, 10.0)
-    ang = rng.uniform(0, 2 * math.pi)
+    # ring centre perpendicular to the grain (materials.variation: near for "rings", far otherwise)
+    rings = var["rings"]
+    dist, ang = rings["distance"], rings["angle"]
     loc = np.zeros(3)
     others = [i for i in range(3) if i != ai]
     loc[others[0]], loc[others[1]] = dist * math.cos(ang), dist * math.sin(ang)
-    loc[ai] = rng.uniform(-10, 10)
+    loc[ai] = rings["along"]
     v = g.mapping(obj, loc=loc)
     ring = g.wave(v, p["scale"] * _WAVE_UNIT, "RINGS", axis, "SAW", p["distortion"], 3.0)
     stretch = [p["grain_scale"]] * 3
     stretch[ai] = p["grain_scale"] * 0.03
-    grain = g.noise(g.mapping(obj, loc=rng.uniform(-10, 10, 3), scale=stretch), 1.0, 3.0, 0.6)
+    grain = g.noise(g.mapping(obj, loc=var["offset"]["grain"], scale=stretch), 1.0, 3.0, 0.6)
     grain = g.maprange(grain, 0.35, 0.65, 0.0, 1.0)
     col = g.ramp(ring, [(0.0, light), (0.55, _lerp_col(light, dark, 0.3)), (1.0, dark)])
     col = g.mix(g.math("MULTIPLY", grain, p["grain_contrast"]), col, pore)
@@ -183,7 +184,7 @@ def _wood(g: _Graph, obj, p: dict, rng) -> dict:
                        0, 1, p["roughness"][0], p["roughness"][1])
     height = g.math("ADD", g.math("MULTIPLY", ring, 0.3), g.math("MULTIPLY", grain, -0.7))
     if p["pattern"] == "planks":
-        sep = g.node("ShaderNodeSeparateXYZ", {"Vector": g.mapping(obj, loc=rng.uniform(-10, 10, 3))})
+        sep = g.node("ShaderNodeSeparateXYZ", {"Vector": g.mapping(obj, loc=var["offset"]["planks"])})
         names = ("X", "Y", "Z")
         comb = g.node("ShaderNodeCombineXYZ", {"X": sep.outputs[names[ai]], "Y": sep.outputs[names[others[0]]],
                                                "Z": sep.outputs[names[others[1]]]})
@@ -198,11 +199,11 @@ def _wood(g: _Graph, obj, p: dict, rng) -> dict:
             "Coat Weight": p.get("coat", 0.0), "Coat Roughness": 0.08}
 
 
-def _fabric(g: _Graph, obj, p: dict, rng) -> dict:
+def _fabric(g: _Graph, obj, p: dict, var: dict) -> dict:
     warp, weft, heather = p["palette"]
     pattern = p["pattern"]
     s = p["scale"] * (0.6 if pattern == "canvas" else 1.0)
-    v = g.mapping(obj, loc=rng.uniform(-10, 10, 3), scale=(s, s, s))
+    v = g.mapping(obj, loc=var["offset"]["weave"], scale=(s, s, s))
     if pattern == "melange":
         h = g.noise(v, 1.5, 4.0, 0.7)
         col = g.mix(h, warp, weft)
@@ -220,7 +221,7 @@ def _fabric(g: _Graph, obj, p: dict, rng) -> dict:
         col = g.mix(sel, warp, weft)
         col = g.mix(g.math("MULTIPLY", g.math("SUBTRACT", 1.0, grid), 0.35), col, [0.0, 0.0, 0.0], "MIX")
     fuzz = g.noise(v, 4.0, 2.0, 0.6)
-    hv = g.noise(g.mapping(obj, loc=rng.uniform(-10, 10, 3)), p["heather_scale"], 3.0, 0.6)
+    hv = g.noise(g.mapping(obj, loc=var["offset"]["heather"]), p["heather_scale"], 3.0, 0.6)
     col = g.mix(g.math("MULTIPLY", g.maprange(hv, 0.4, 0.7, 0, 1), p["heather_amount"]), col, heather)
     rough = g.maprange(h, 0, 1, p["roughness"][1], p["roughness"][0])
     height = g.math("ADD", h, g.math("MULTIPLY", fuzz, p.get("fuzz", 0.0)))
@@ -228,23 +229,23 @@ def _fabric(g: _Graph, obj, p: dict, rng) -> dict:
             "Sheen Weight": p.get("sheen", 0.5), "Sheen Roughness": 0.5}
 
 
-def _leather(g: _Graph, obj, p: dict, rng) -> dict:
+def _leather(g: _Graph, obj, p: dict, var: dict) -> dict:
     base, crease, worn = p["palette"]
     s = p["scale"]
-    v = g.mapping(obj, loc=rng.uniform(-10, 10, 3))
+    v = g.mapping(obj, loc=var["offset"]["cells"])
     d1 = g.voronoi(v, s, "SMOOTH_F1")
     d2 = g.voronoi(v, s * 2.3, "F1")
     cells = g.math("ADD", g.maprange(d1, 0.0, 0.6, 1.0, 0.0, "SMOOTHSTEP"),
                    g.math("MULTIPLY", g.maprange(d2, 0.0, 0.6, 1.0, 0.0), 0.35))
     if p["pattern"] == "smooth":
         cells = g.math("MULTIPLY", cells, 0.6)
-    n = g.noise(g.mapping(obj, loc=rng.uniform(-10, 10, 3)), 6.0, 4.0, 0.6, 0.3)
+    n = g.noise(g.mapping(obj, loc=var["offset"]["wrinkles"]), 6.0, 4.0, 0.6, 0.3)
     ridge = g.math("ABSOLUTE", g.math("SUBTRACT", n, 0.5))
     wrinkle = g.math("MULTIPLY", g.maprange(ridge, 0.0, 0.03, 1.0, 0.0), p.get("wrinkle", 0.0))
     height = g.math("SUBTRACT", g.math("MULTIPLY", cells, 0.5), wrinkle)
     dark = g.math("ADD", g.math("MULTIPLY", g.math("SUBTRACT", 1.35, cells), 0.6), g.math("MULTIPLY", wrinkle, 0.8))
     col = g.mix(g.math("MINIMUM", dark, 1.0), base, crease)
-    wear = g.noise(g.mapping(obj, loc=rng.uniform(-10, 10, 3)), 3.0, 5.0, 0.6)
+    wear = g.noise(g.mapping(obj, loc=var["offset"]["wear"]), 3.0, 5.0, 0.6)
     wmask = g.math("MULTIPLY", g.maprange(wear, 1.0 - 0.5 * p.get("wear", 0.0) - 0.1, 1.0, 0.0, 1.0), cells)
     col = g.mix(wmask, col, worn)
     rough = g.maprange(g.math("SUBTRACT", dark, g.math("MULTIPLY", wmask, 0.5)), 0.2, 0.8,
@@ -253,11 +254,11 @@ def _leather(g: _Graph, obj, p: dict, rng) -> dict:
             "Coat Weight": p.get("coat", 0.0), "Coat Roughness": 0.2}
 
 
-def _plastic(g: _Graph, obj, p: dict, rng) -> dict:
+def _plastic(g: _Graph, obj, p: dict, var: dict) -> dict:
     base, second = p["palette"]
     s = p["scale"]
     lo, hi = p["roughness"]
-    v = g.mapping(obj, loc=rng.uniform(-10, 10, 3))
+    v = g.mapping(obj, loc=var["offset"]["base"])
     smudge = g.noise(v, 3.0, 3.0, 0.5)
     col = g.mix(g.maprange(smudge, 0.3, 0.7, 0.0, 0.15), base, [x * 0.75 for x in base])  # slight mottling
     rough = g.maprange(smudge, 0.3, 0.7, lo, lo + 0.3 * (hi - lo))
@@ -273,8 +274,7 @@ def _plastic(g: _Graph, obj, p: dict, rng) -> dict:
         height = g.maprange(g.voronoi(v, s * 1.5, "SMOOTH_F1"), 0.0, 0.7, 0.0, 1.0, "SMOOTHSTEP")
         rough = g.maprange(height, 0, 1, hi, lo + 0.5 * (hi - lo))
     if pattern == "scratched" or p.get("scratch_amount", 0.0) > 0.02:
-        rot = rng.uniform(0, math.pi, 3)
-        sv = g.mapping(obj, loc=rng.uniform(-10, 10, 3), rot=rot, scale=(1.0, 1.0, 250.0))
+        sv = g.mapping(obj, loc=var["offset"]["scratches"], rot=var["rotation"]["scratches"], scale=(1.0, 1.0, 250.0))
         sn = g.noise(sv, 4.0, 1.0, 0.5)
         scr = g.math("MULTIPLY", g.maprange(g.math("ABSOLUTE", g.math("SUBTRACT", sn, 0.5)), 0.0, 0.015, 1.0, 0.0),
                      p.get("scratch_amount", 0.0))
@@ -282,25 +282,25 @@ def _plastic(g: _Graph, obj, p: dict, rng) -> dict:
         col = g.mix(g.math("MULTIPLY", scr, 0.5), col, [0.8, 0.8, 0.8])
         height = g.math("SUBTRACT", height, scr)
     if p.get("wear", 0.0) > 0.0:
-        wn = g.noise(g.mapping(obj, loc=rng.uniform(-10, 10, 3)), 2.0, 4.0, 0.6)
+        wn = g.noise(g.mapping(obj, loc=var["offset"]["wear"]), 2.0, 4.0, 0.6)
         wm = g.math("MULTIPLY", g.maprange(wn, 0.55, 0.8, 0.0, 1.0), p["wear"] * 0.3)
         col = g.mix(wm, col, [1.0, 1.0, 1.0], "SCREEN")
     return {"Base Color": col, "Roughness": rough, "height": height, "distance": 0.2 / s,
             "Coat Weight": p.get("coat", 0.0), "Coat Roughness": 0.05}
 
 
-def _metal(g: _Graph, obj, p: dict, rng) -> dict:
+def _metal(g: _Graph, obj, p: dict, var: dict) -> dict:
     f0, oxide = p["palette"]
     lo, hi = p["roughness"]
     s = p["scale"]
     pattern = p["pattern"]
     ai = _AXES[p.get("axis", "Z")]
-    v = g.mapping(obj, loc=rng.uniform(-10, 10, 3))
+    v = g.mapping(obj, loc=var["offset"]["base"])
     out = {"Metallic": 1.0}
     if pattern == "brushed":
         st = [p["streak_stretch"]] * 3
         st[ai] = 1.0
-        sv = g.mapping(obj, loc=rng.uniform(-10, 10, 3), scale=st)
+        sv = g.mapping(obj, loc=var["offset"]["streaks"], scale=st)
         streak = g.noise(sv, 2.0, 6.0, 0.7)
         rough = g.maprange(streak, 0.3, 0.7, lo, hi)
         col = g.mix(g.maprange(streak, 0.3, 0.7, 0.0, 0.25), f0, [x * 0.8 for x in f0])
@@ -318,7 +318,7 @@ def _metal(g: _Graph, obj, p: dict, rng) -> dict:
         height = g.math("MULTIPLY", g.noise(v, s * 3, 2.0), 0.2)
     wear = p.get("wear", 0.0)
     if wear > 0.0:  # fine random scratches: rougher, slightly darker lines
-        sv = g.mapping(obj, loc=rng.uniform(-10, 10, 3), rot=rng.uniform(0, math.pi, 3), scale=(1.0, 1.0, 150.0))
+        sv = g.mapping(obj, loc=var["offset"]["scratches"], rot=var["rotation"]["scratches"], scale=(1.0, 1.0, 150.0))
         sn = g.noise(sv, 6.0, 1.0, 0.5)
         scr = g.math("MULTIPLY", g.maprange(g.math("ABSOLUTE", g.math("SUBTRACT", sn, 0.5)), 0.0, 0.02, 1.0, 0.0),
                      min(1.0, 2 * wear))
@@ -327,7 +327,7 @@ def _metal(g: _Graph, obj, p: dict, rng) -> dict:
         height = g.math("SUBTRACT", height, g.math("MULTIPLY", scr, 0.5))
     ox = p.get("oxidation", 0.0)
     if ox > 0.1:  # presets other than "oxidized" carry <= 0.05: no oxide
-        on = g.noise(g.mapping(obj, loc=rng.uniform(-10, 10, 3)), max(2.0, s * 0.2), 6.0, 0.65, 0.4)
+        on = g.noise(g.mapping(obj, loc=var["offset"]["oxide"]), max(2.0, s * 0.2), 6.0, 0.65, 0.4)
         t = 0.72 - 0.3 * ox  # larger oxidation -> lower threshold on the noise -> more oxide
         om = g.maprange(on, t - 0.05, t + 0.05, 0.0, 1.0)
         col = g.mix(om, col, oxide)
@@ -406,17 +406,17 @@ def _textures(g: _Graph, p: dict) -> dict:
     return chans
 
 
-def build_material(material: Material | None, seed: int) -> "bpy.types.Material":
+def build_material(material: Material | None) -> "bpy.types.Material":
     """Create a new ``bpy.types.Material`` for ``material`` (None = flat gray).
 
-    seed : int, moves procedural patterns (Mapping offsets); textures and flat ignore it.
-    The Blender material gets custom properties ``kind``, ``substance``, ``seed``.
-    Raises ValueError for an unknown kind / substance, FileNotFoundError for a missing map.
+    Procedural patterns are placed by ``material.variation`` (drawn in Python by
+    ``materials.variation.sample_variation``): nothing here is random. The Blender material
+    gets custom properties ``kind`` and ``substance``. Raises ValueError for an unknown kind /
+    substance or a preset without its variation, FileNotFoundError for a missing map.
     """
     if material is None:
         material = Material("flat", "flat", {})
     p = material.params or {}
-    rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
     mat = _new_material(material.name)
     g = _Graph(mat.node_tree)
     if material.kind == "flat":
@@ -428,7 +428,9 @@ def build_material(material: Material | None, seed: int) -> "bpy.types.Material"
         if sub not in _BUILDERS:
             raise ValueError(f"material {material.name}: unknown substance {sub!r}")
         obj = g.node("ShaderNodeTexCoord").outputs["Object"]
-        chans = _BUILDERS[sub](g, obj, p, rng)
+        if not material.variation:
+            raise ValueError(f"material {material.name}: a preset needs its variation (materials.variation)")
+        chans = _BUILDERS[sub](g, obj, p, material.variation)
         chans.setdefault("Metallic", float(p.get("metallic", 0.0)))
         chans["bump"] = float(p.get("bump", 0.0))
     else:
@@ -436,7 +438,6 @@ def build_material(material: Material | None, seed: int) -> "bpy.types.Material"
     _finish(g, mat, chans)
     mat["kind"] = material.kind
     mat["substance"] = str(p.get("substance", ""))
-    mat["seed"] = int(seed) % (1 << 31)
     return mat
 
 
@@ -445,7 +446,7 @@ def build_material(material: Material | None, seed: int) -> "bpy.types.Material"
 
 def render_spheres(items, out_dir, size: int = 96, samples: int = 16, denoise: bool = True,
                    lens: float = 50.0) -> list[str]:
-    """Render each (Material, seed, file name) on a UV sphere of radius 0.3 (object units),
+    """Render each (Material, file name) on a UV sphere of radius 0.3 (object units),
     camera at distance 1 (36 mm sensor; ``lens`` 50 mm shows the whole sphere, 200 mm a
     close-up patch of about 0.15 units), sun + gray world, Cycles CPU; returns the PNG paths
     (8-bit RGB, ``size`` x ``size``). Resets Blender to an empty factory scene first."""
@@ -494,8 +495,8 @@ def render_spheres(items, out_dir, size: int = 96, samples: int = 16, denoise: b
     scene.render.image_settings.color_mode = "RGB"
     scene.view_settings.view_transform = "Standard"
     paths = []
-    for material, seed, name in items:
-        mat = build_material(material, seed)
+    for material, name in items:
+        mat = build_material(material)
         sphere.data.materials.clear()
         sphere.data.materials.append(mat)
         path = os.path.join(out_dir, name)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import bpy
 
-from datagen.spec import RenderSettings, SceneSpec, view_name
+from datagen.spec import RenderRuntime, RenderSettings, SceneSpec, view_name
 
 from blender_scripts import cameras, exr, passes, scene as scene_mod
 
@@ -52,15 +52,15 @@ def _setup_device(scene, device: str) -> str:
     return device
 
 
-def configure(scene, settings: RenderSettings, n_views: int) -> dict:
-    """Engine, samples, denoiser, seed, threads, passes and EXR output for ``settings``."""
+def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRuntime = RenderRuntime()) -> dict:
+    """Engine, samples, denoiser, seed, passes and EXR output for ``settings``; device and threads from ``runtime``."""
     r = scene.render
     info = {"engine": settings.engine}
     r.film_transparent = True  # backgrounds are composited exactly in passes.color_image
     r.use_persistent_data = settings.engine == "cycles" and n_views > 1
-    if settings.threads > 0:
+    if runtime.threads > 0:
         r.threads_mode = "FIXED"
-        r.threads = int(settings.threads)
+        r.threads = int(runtime.threads)
     else:
         r.threads_mode = "AUTO"
     vl = scene.view_layers[0]
@@ -68,7 +68,7 @@ def configure(scene, settings: RenderSettings, n_views: int) -> dict:
     if settings.engine == "cycles":
         r.engine = "CYCLES"
         c = scene.cycles
-        info["device"] = _setup_device(scene, settings.device)
+        info["device"] = _setup_device(scene, runtime.device)
         c.samples = int(settings.samples)
         c.use_adaptive_sampling = settings.adaptive_threshold > 0  # off: exactly `samples` per pixel
         if c.use_adaptive_sampling:
@@ -83,7 +83,7 @@ def configure(scene, settings: RenderSettings, n_views: int) -> dict:
             c.denoising_prefilter = "FAST" if settings.denoise == "oidn_fast" else "ACCURATE"
             c.denoising_input_passes = "RGB_ALBEDO_NORMAL"
             c.denoising_quality = settings.denoise_quality.upper()
-            c.denoising_use_gpu = settings.device != "cpu"
+            c.denoising_use_gpu = runtime.device != "cpu"
         mb = int(settings.max_bounces)
         c.max_bounces = mb
         c.diffuse_bounces, c.glossy_bounces = min(4, mb), min(4, mb)
@@ -129,8 +129,9 @@ def _workbench_index(scene, built, path: Path) -> dict:
         sh.light, sh.color_type, scene.display.render_aa = saved
 
 
-def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathLike | None = None) -> list[dict]:
-    """Render every camera of ``spec`` into ``out_dir``.
+def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathLike | None = None,
+           runtime: RenderRuntime = RenderRuntime()) -> list[dict]:
+    """Render every camera of ``spec`` into ``out_dir`` (on ``runtime``'s device and threads).
 
     Resets Blender to an empty scene first (so calls do not leak into each other), builds
     the scene once and moves the camera per view. Returns one dict per camera:
@@ -145,7 +146,7 @@ def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathL
     scene_mod.reset()
     built = scene_mod.build(spec, spec_dir)
     scene = built.scene
-    info = configure(scene, s, len(spec.cameras))
+    info = configure(scene, s, len(spec.cameras), runtime)
     build_s = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".render.", dir=out))
@@ -171,7 +172,8 @@ def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathL
     return views
 
 
-def render_files(spec_path: str | os.PathLike, out_dir: str | os.PathLike, spec_dir=None) -> list[dict]:
+def render_files(spec_path: str | os.PathLike, out_dir: str | os.PathLike, spec_dir=None,
+                 runtime: RenderRuntime = RenderRuntime()) -> list[dict]:
     """Load a spec JSON and render it; relative mesh paths resolve against the spec's folder."""
     spec = SceneSpec.load(spec_path)
-    return render(spec, out_dir, spec_dir if spec_dir is not None else Path(spec_path).resolve().parent)
+    return render(spec, out_dir, spec_dir if spec_dir is not None else Path(spec_path).resolve().parent, runtime)

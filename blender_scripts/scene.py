@@ -20,7 +20,6 @@ import mathutils
 import numpy as np
 
 from datagen.errors import InputError
-from datagen.seeding import stable_seed
 from datagen.spec import Lighting, RenderSettings, SceneSpec
 
 from blender_scripts import cameras, meshes
@@ -68,7 +67,7 @@ def _fallback_material() -> "bpy.types.Material":
     return mat if mat is not None else _principled("__flat_gray__", GRAY)
 
 
-def _material_for(obj_spec, seed: int, stats: dict) -> tuple["bpy.types.Material", bool]:
+def _material_for(obj_spec, stats: dict) -> tuple["bpy.types.Material", bool]:
     """(material, needs UVs). Uses ``blender_scripts.materials`` when it exists."""
     m = obj_spec.material
     if m is None or m.kind == "flat":
@@ -80,7 +79,7 @@ def _material_for(obj_spec, seed: int, stats: dict) -> tuple["bpy.types.Material
             print(f"warning: blender_scripts.materials unavailable ({e}); using flat gray", file=sys.stderr)
             stats["warned_materials"] = True
         return _fallback_material(), False
-    mat = bmat.build_material(m, stable_seed(seed, "material", obj_spec.name))
+    mat = bmat.build_material(m)
     needs = bool(bmat.needs_uv(m)) if hasattr(bmat, "needs_uv") else False
     return mat, needs
 
@@ -164,7 +163,7 @@ def build(spec: SceneSpec, spec_dir=None) -> BuiltScene:
         obj.matrix_world = mathutils.Matrix(o.pose.tolist())
         scene.collection.objects.link(obj)
         t = time.perf_counter()
-        mat, needs_uv = _material_for(o, spec.settings.seed, stats)
+        mat, needs_uv = _material_for(o, stats)
         me.materials.append(mat)
         stats["material_s"] += time.perf_counter() - t
         if needs_uv:

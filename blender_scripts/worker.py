@@ -1,7 +1,8 @@
 """A long-lived render worker: ``python -m blender_scripts.worker``.
 
 Protocol (JSON lines). Each line on stdin is one request:
-``{"spec": path, "out": dir, "spec_dir": optional dir, "id": optional}``, or
+``{"spec": path, "out": dir, "spec_dir": optional dir, "device": optional, "threads": optional,
+"id": optional}`` (device and threads: ``datagen.spec.RenderRuntime``), or
 ``{"cmd": "ping"}``, or ``{"cmd": "exit"}``. For each request the worker writes exactly one
 line on stdout:
 ``{"ok": true, "id": ..., "views": [...], "seconds": t, "rss_mb": m, "jobs": n}`` or
@@ -11,16 +12,13 @@ descriptor 1 is pointed at stderr before bpy is imported, and the protocol uses 
 private duplicate of the original stdout. bpy is imported once per process; each job
 resets the scene (``render.render`` starts from factory settings).
 
-``WorkerClient`` (no bpy import) starts and drives one worker from another process,
-with a per-job timeout and recycling after ``max_jobs`` jobs or ``max_rss_mb``.
+The client side (start, timeouts, crashes, recycling) is ``datagen.executors.worker.WorkerHandle``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import select
-import subprocess
 import sys
 import time
 import traceback
@@ -47,6 +45,7 @@ def _one_line(e: BaseException) -> str:
 
 def _handle(req, jobs_done: int) -> dict:
     from blender_scripts.render import render_files
+    from datagen.spec import RenderRuntime
 
     if not isinstance(req, dict):
         raise ValueError("request must be a JSON object")
@@ -58,7 +57,8 @@ def _handle(req, jobs_done: int) -> dict:
         if k not in req:
             raise ValueError(f"request lacks {k!r}")
     t = time.perf_counter()
-    views = render_files(req["spec"], req["out"], req.get("spec_dir"))
+    runtime = RenderRuntime(req.get("device", "cpu"), int(req.get("threads", 0)))
+    views = render_files(req["spec"], req["out"], req.get("spec_dir"), runtime)
     return {"ok": True, "views": views, "seconds": round(time.perf_counter() - t, 4), "rss_mb": rss_mb(), "jobs": jobs_done + 1}
 
 
@@ -90,97 +90,6 @@ def main() -> int:
         proto.write(json.dumps(reply) + "\n")
     proto.flush()
     return 0
-
-
-class WorkerError(RuntimeError):
-    """The worker process died or timed out (the job may be retried in a fresh worker)."""
-
-
-class WorkerClient:
-    """Drive one ``blender_scripts.worker`` subprocess; restart it when it dies or grows.
-
-    ``submit(job)`` sends one request dict and returns the reply dict; raises
-    ``WorkerError`` if the worker dies or exceeds ``timeout`` seconds (it is then killed
-    and a fresh one starts on the next call). The worker is recycled after ``max_jobs``
-    jobs or when its reported RSS exceeds ``max_rss_mb``.
-    """
-
-    def __init__(self, timeout: float = 600.0, max_jobs: int = 200, max_rss_mb: float = 4000.0, stderr=None, env=None):
-        self.timeout = timeout
-        self.max_jobs = max_jobs
-        self.max_rss_mb = max_rss_mb
-        self.stderr = stderr
-        self.env = env
-        self.proc: subprocess.Popen | None = None
-        self.jobs = 0
-        self.starts = 0
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "blender_scripts.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr if self.stderr is not None else subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-            env=self.env,
-        )
-        self.jobs = 0
-        self.starts += 1
-
-    def _read_line(self, timeout: float) -> str:
-        assert self.proc is not None and self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            self.kill()
-            raise WorkerError(f"worker timed out after {timeout:.0f} s")
-        line = self.proc.stdout.readline()
-        if not line:
-            code = self.proc.wait()
-            self.proc = None
-            raise WorkerError(f"worker died (exit code {code})")
-        return line
-
-    def submit(self, job: dict, timeout: float | None = None) -> dict:
-        if self.proc is None or self.proc.poll() is not None:
-            self.start()
-        try:
-            self.proc.stdin.write(json.dumps(job) + "\n")
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            self.proc = None
-            raise WorkerError("worker died (broken pipe)") from None
-        reply = json.loads(self._read_line(self.timeout if timeout is None else timeout))
-        if reply.get("views") is not None:
-            self.jobs += 1
-            if self.jobs >= self.max_jobs or reply.get("rss_mb", 0) > self.max_rss_mb:
-                self.close()
-        return reply
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Ask the worker to exit; kill it if it does not within ``timeout`` seconds."""
-        if self.proc is None:
-            return
-        try:
-            if self.proc.poll() is None:
-                self.proc.stdin.write(json.dumps({"cmd": "exit"}) + "\n")
-                self.proc.stdin.flush()
-                self.proc.wait(timeout=timeout)
-        except (BrokenPipeError, subprocess.TimeoutExpired, OSError):
-            self.kill()
-        self.proc = None
-
-    def __enter__(self) -> "WorkerClient":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 if __name__ == "__main__":

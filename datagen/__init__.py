@@ -5,4 +5,4 @@ Data flows one way: shapes -> corruptions -> scene spec -> Blender render
 This package never imports bpy.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

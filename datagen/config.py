@@ -1,10 +1,15 @@
 """Run configuration of ``datagen generate``: one frozen dataclass, presets, validation, JSON.
 
 The config is everything that decides the dataset's content (resolution, cameras, views,
-anomaly types, splits, render quality, lighting ranges). It is stored in ``dataset.json``;
-a rerun or another shard with a different config refuses to write into the same root.
-Runtime choices that do not change the content (workers, executor, device, threads) are
-not part of it.
+anomaly types and their options, splits, render quality, lighting ranges). It is stored in
+``dataset.json``; a rerun or another shard with a different config refuses to write into
+the same root. Runtime choices that do not change the content (workers, executor, device,
+threads: ``datagen.spec.RenderRuntime``) are not part of it.
+
+Render quality is one ``datagen.spec.RenderSettings`` (``config.render``), validated there,
+once; each spec builder derives its settings from it with ``dataclasses.replace`` (the
+per-spec fields seed, ground_z, grayscale and passes are set by the builders, never here).
+Presets are ``GenConfig`` values; ``with_overrides`` applies options to any of them.
 
 Angles are stored in degrees (readable JSON); units: metres for distances, pixels for
 sizes. ``fx`` is derived from the lens: ``fx = lens_mm / sensor_mm * resolution``
@@ -15,13 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from datagen.corrupt.base import TYPES
+from datagen.corrupt.registry import TYPES
 from datagen.errors import InputError
 from datagen.io import read_json
+from datagen.spec import PER_SPEC_SETTINGS, RenderSettings
 
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2  # 2: render settings nested in "render"; corruption options; the scale type
+RENDER_FIELDS = tuple(f.name for f in dataclasses.fields(RenderSettings) if f.name not in PER_SPEC_SETTINGS)
 
 
 def _range(name: str, v, lo: float, hi: float) -> None:
@@ -51,12 +58,15 @@ class GenConfig:
     are candidates, a view is kept only if >= ``min_visible_px`` anomalous pixels (given at
     256 px, scaled by (resolution / 256)^2).
     Reference views: ``ref_views`` regular azimuths at ``ref_elevation_deg``, ``ref_radius`` m,
-    ``ref_resolution`` px, Workbench, grayscale, textureless.
-    ``anomaly_prob``: probability that a shape gets an anomaly job of each type in ``types``.
+    ``ref_resolution`` px, ``ref_engine``, grayscale, textureless.
+    ``types``: anomaly types (``datagen.corrupt.registry.TYPES``); ``anomaly_prob``: probability
+    that a shape gets an anomaly job of each type; ``corruption``: per-type options
+    ``{type: {option: value}}`` (fields of the type's Params / Thresholds).
     ``splits``: (train, val, test) shares of the shapes (sum 1).
+    ``render``: the query render settings (RenderSettings; per-spec fields left at their defaults).
     """
 
-    preset: str = "brokenchairs"
+    preset: str = "custom"
     resolution: int = 256
     lens_mm: float = 50.0
     sensor_mm: float = 36.0
@@ -68,19 +78,9 @@ class GenConfig:
     min_visible_px: int = 100
     types: tuple = TYPES
     anomaly_prob: float = 1.0
+    corruption: dict = field(default_factory=dict)
     splits: tuple = (0.78, 0.07, 0.15)
-    # render
-    engine: str = "cycles"
-    samples: int = 16
-    denoise: str = "oidn_fast"
-    denoise_quality: str = "high"
-    max_bounces: int = 12
-    clamp_indirect: float = 10.0
-    caustics: bool = True
-    adaptive_threshold: float = 0.0
-    adaptive_min_samples: int = 0
-    ground: bool = True
-    background: str = "white"
+    render: RenderSettings = RenderSettings()
     # reference views
     ref_views: int = 20
     ref_elevation_deg: float = 20.0
@@ -127,6 +127,9 @@ class GenConfig:
             raise ValueError(f"types={list(types)!r}: expected distinct names among {', '.join(TYPES)}")
         s(self, "types", tuple(t for t in TYPES if t in types))
         _range("anomaly_prob", self.anomaly_prob, 0.0, 1.0)
+        from datagen.corrupt.api import validate_options
+
+        s(self, "corruption", validate_options(self.corruption))
         try:
             sp = tuple(float(x) for x in self.splits)
         except (TypeError, ValueError):
@@ -134,22 +137,13 @@ class GenConfig:
         if len(sp) != 3 or any(x < 0 for x in sp) or abs(sum(sp) - 1.0) > 1e-6:
             raise ValueError(f"splits={self.splits!r}: expected 3 non-negative shares summing to 1")
         s(self, "splits", sp)
-        if self.engine not in ("cycles", "workbench"):
-            raise ValueError(f"engine={self.engine!r}: expected cycles or workbench")
+        if not isinstance(self.render, RenderSettings):
+            raise ValueError(f"render must be a RenderSettings, got {type(self.render).__name__}")
+        for f in PER_SPEC_SETTINGS:
+            if getattr(self.render, f) != getattr(RenderSettings(), f):
+                raise ValueError(f"render.{f} is set per spec by the scene builders (from the job), not in a config")
         if self.ref_engine not in ("cycles", "workbench"):
             raise ValueError(f"ref_engine={self.ref_engine!r}: expected cycles or workbench")
-        _range("samples", self.samples, 1, 65536)
-        if self.denoise not in ("none", "oidn_fast", "oidn"):
-            raise ValueError(f"denoise={self.denoise!r}: expected none, oidn_fast or oidn")
-        if self.denoise_quality not in ("high", "balanced", "fast"):
-            raise ValueError(f"denoise_quality={self.denoise_quality!r}: expected high, balanced or fast")
-        _range("max_bounces", self.max_bounces, 0, 1024)
-        _range("clamp_indirect", self.clamp_indirect, 0.0, 1e6)
-        _range("adaptive_threshold", self.adaptive_threshold, 0.0, 1.0)
-        _range("adaptive_min_samples", self.adaptive_min_samples, 0, 65536)
-        s(self, "adaptive_min_samples", min(int(self.adaptive_min_samples), int(self.samples)))  # --samples 8 stays valid
-        if self.background not in ("white", "transparent"):
-            raise ValueError(f"background={self.background!r}: expected white or transparent")
         _range("ref_views", self.ref_views, 1, 360)
         _range("ref_elevation_deg", self.ref_elevation_deg, -89.0, 89.0)
         _range("n_materials", self.n_materials, 1, 100000)
@@ -184,18 +178,28 @@ class GenConfig:
     def azimuth_step(self) -> float:
         return 2 * math.pi / self.azimuth_steps
 
+    def corruption_options(self, kind: str) -> tuple[object, object]:
+        """``(Params, Thresholds)`` of corruption ``kind`` with this config's options."""
+        from datagen.corrupt import registry
+
+        return registry.get(kind).configure(self.corruption.get(kind))
+
     # --- JSON ----------------------------------------------------------------------------
     def to_json(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        d = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "render":
+                v = v.to_json(RENDER_FIELDS)
+            d[f.name] = list(v) if isinstance(v, tuple) else v
+        return d
 
     @classmethod
     def from_json(cls, d: dict, where: str | None = None) -> "GenConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise InputError(where, f"unknown config keys {unknown}; known: {', '.join(sorted(names))}")
+        """A config from JSON. Render settings go in ``"render"``; top-level render keys (the
+        version-1 layout, e.g. ``{"samples": 64}``) are accepted and moved there."""
         try:
-            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+            return cls(**_fields(d))
         except (TypeError, ValueError) as e:
             raise InputError(where, f"bad config: {e}") from None
 
@@ -203,43 +207,83 @@ class GenConfig:
         return dataclasses.replace(self, **changes)
 
 
-#: Presets: overrides of the dataclass defaults (which are the paper's settings).
-PRESETS: dict[str, dict] = {
-    # Cycles adaptive sampling (4..128 spp, noise threshold 0.013) + OIDN (albedo + normal, prefilter
-    # FAST): within 1 dB of 128 fixed spp at about 4x its speed (benchmarks/RESULTS.md)
-    "brokenchairs": {"samples": 128, "denoise": "oidn_fast", "adaptive_threshold": 0.013, "adaptive_min_samples": 4},
-    "demo": {
-        "preset": "demo",
-        "resolution": 96,
-        "ref_resolution": 96,
-        "samples": 8,
-        "ref_views": 6,
-        "normal_views": (3.0, 1.0, 4),
-        "anomaly_views": (3.0, 1.0, 4),
-        "n_materials": 60,
-        "donor_pool": 8,
-        "splits": (0.5, 0.17, 0.33),
-    },
-}
+def _fields(d: dict) -> dict:
+    """JSON keys -> GenConfig keyword arguments (tuples, nested render, legacy flat render keys)."""
+    if not isinstance(d, dict):
+        raise ValueError("config must be a JSON object")
+    names = {f.name for f in dataclasses.fields(GenConfig)}
+    d = dict(d)
+    render = dict(d.pop("render", None) or {})
+    render.update({k: d.pop(k) for k in list(d) if k in RENDER_FIELDS})
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ValueError(f"unknown config keys {unknown}; known: {', '.join(sorted(names | set(RENDER_FIELDS)))}")
+    out = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    out["render"] = RenderSettings.from_json(render)
+    return out
+
+
+def with_overrides(config: GenConfig, **overrides) -> GenConfig:
+    """``config`` with ``overrides`` applied by ``dataclasses.replace`` (None values ignored).
+
+    Keys are GenConfig fields or render settings fields (``samples=64`` sets ``render.samples``).
+    """
+    over = {k: v for k, v in overrides.items() if v is not None}
+    render = {k: over.pop(k) for k in list(over) if k in RENDER_FIELDS}
+    if render:
+        over["render"] = dataclasses.replace(over.get("render", config.render), **render)
+    if "types" in over:
+        over["types"] = tuple(over["types"])
+    return dataclasses.replace(config, **over)
+
+
+#: The paper's settings. Cycles adaptive sampling (4..128 spp, noise threshold 0.013) + OIDN
+#: (albedo + normal, prefilter FAST): within 1 dB of 128 fixed spp at about 4x its speed
+#: (benchmarks/RESULTS.md). Types: the Looking 3D paper's five.
+BROKENCHAIRS = GenConfig(
+    preset="brokenchairs",
+    types=("position", "rotation", "broken", "swapped", "missing"),
+    render=RenderSettings(samples=128, denoise="oidn_fast", adaptive_threshold=0.013, adaptive_min_samples=4),
+)
+#: Minutes on 2 cores: 96 px, 8 spp, 6 reference views, every anomaly type.
+DEMO = GenConfig(
+    preset="demo",
+    resolution=96,
+    ref_resolution=96,
+    render=RenderSettings(samples=8),
+    ref_views=6,
+    normal_views=(3.0, 1.0, 4),
+    anomaly_views=(3.0, 1.0, 4),
+    n_materials=60,
+    donor_pool=8,
+    splits=(0.5, 0.17, 0.33),
+)
+PRESETS: dict[str, GenConfig] = {"brokenchairs": BROKENCHAIRS, "demo": DEMO}
 
 
 def preset(name: str, **overrides) -> GenConfig:
-    """The config of preset ``name`` with ``overrides`` (None values ignored)."""
+    """The config of preset ``name`` with ``overrides`` (see ``with_overrides``)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    d = dict(PRESETS[name])
-    d.setdefault("preset", name)
-    d.update({k: v for k, v in overrides.items() if v is not None})
-    return GenConfig(**d)
+    return with_overrides(PRESETS[name], **overrides)
 
 
 def load_config(path, **overrides) -> GenConfig:
-    """A config JSON file (a full config, or ``{"preset": name, ...overrides}``) plus ``overrides``."""
+    """A config JSON file (a full config, or ``{"preset": name, ...changes}``) plus ``overrides``.
+
+    Changes apply on top of the named preset (default brokenchairs); ``render`` is merged key by key.
+    """
     d = read_json(path)
     if not isinstance(d, dict):
         raise InputError(path, "config must be a JSON object")
-    base = PRESETS.get(d.get("preset", "brokenchairs"))
-    if base is None:
-        raise InputError(path, f"unknown preset {d.get('preset')!r}; choose one of {', '.join(PRESETS)}")
-    merged = {**base, **d, **{k: v for k, v in overrides.items() if v is not None}}
-    return GenConfig.from_json(merged, where=str(path))
+    name = d.get("preset", "brokenchairs")
+    if name not in PRESETS:
+        raise InputError(path, f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    base = PRESETS[name].to_json()
+    render = {**base.pop("render"), **(d.get("render") or {})}
+    merged = {**base, **{k: v for k, v in d.items() if k != "render"}, "render": render}
+    config = GenConfig.from_json(merged, where=str(path))  # top-level render keys override "render"
+    try:
+        return with_overrides(config, **overrides)
+    except ValueError as e:
+        raise InputError(path, f"bad config: {e}") from None

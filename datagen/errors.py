@@ -27,3 +27,7 @@ class Refused(DatagenError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+class RenderFailed(DatagenError):
+    """The renderer answered ``ok: false`` (the worker is alive; the job may be retried)."""

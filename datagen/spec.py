@@ -30,7 +30,7 @@ import numpy as np
 from datagen.errors import InputError
 from datagen.io import atomic_write_text, dumps_json, read_json
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2  # 2: RenderSettings without device/threads (RenderRuntime), Material.variation
 
 
 def _mat(a, shape, name) -> np.ndarray:
@@ -139,11 +139,14 @@ class Camera:
 @dataclass(frozen=True)
 class Material:
     """A material reference: ``kind`` in {"preset", "textures", "flat"}; ``params`` is the
-    materials package's JSON description (see ``materials``). ``flat`` = plain gray diffuse."""
+    materials package's JSON description (see ``materials``). ``flat`` = plain gray diffuse.
+    ``variation`` : where this object's copy of a procedural pattern sits (offsets, angles),
+    drawn in Python by ``materials.variation.sample_variation``; Blender draws nothing."""
 
     name: str
     kind: str = "flat"
     params: dict = field(default_factory=dict)
+    variation: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.kind not in ("preset", "textures", "flat"):
@@ -208,34 +211,63 @@ DENOISERS = ("none", "oidn_fast", "oidn")
 DENOISE_QUALITIES = ("high", "balanced", "fast")
 DEVICES = ("cpu", "cuda", "optix")
 PASSES = ("rgb", "depth", "index")
+#: RenderSettings fields that each spec sets (from its job and its kind of render), not a run's config.
+PER_SPEC_SETTINGS = ("seed", "ground_z", "grayscale", "passes")
+
+
+def _num_in(name: str, v, lo: float, hi: float) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi):
+        raise ValueError(f"{name}={v!r} out of range [{lo}, {hi}]")
+
+
+def _int_in(name: str, v, lo: int, hi: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not (lo <= v <= hi):
+        raise ValueError(f"{name}={v!r}: expected an integer in [{lo}, {hi}]")
+
+
+@dataclass(frozen=True)
+class RenderRuntime:
+    """How (not what) a machine renders: not part of a spec, so a spec renders the same anywhere.
+
+    device : cpu | cuda | optix (falls back to the CPU with a warning). threads : Cycles threads (0 = all cores).
+    """
+
+    device: str = "cpu"
+    threads: int = 0
+
+    def __post_init__(self):
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
+            raise ValueError(f"threads must be an integer >= 0, got {self.threads!r}")
 
 
 @dataclass(frozen=True)
 class RenderSettings:
     """engine : cycles | workbench. samples : Cycles samples per pixel. denoise : none | oidn_fast
-    (OIDN with prefilter FAST) | oidn (default quality). device : cpu | cuda | optix.
+    (OIDN with prefilter FAST) | oidn (default quality).
     seed : Cycles noise seed. background : white | transparent. ground : a shadow-catching floor
     under the objects at ``ground_z``. grayscale : write single-channel images (reference views).
-    passes : subset of rgb, depth, index. threads : Cycles threads (0 = all cores).
+    passes : subset of rgb, depth, index.
     Light paths and denoiser quality (Cycles only; the defaults are Blender's): max_bounces : total
     bounces; each per-type limit (diffuse 4, glossy 4, transmission 12, transparent 8) is capped by it.
     clamp_indirect : indirect sample clamp (0 = off). caustics : reflective and refractive caustics.
     denoise_quality : OIDN quality high | balanced | fast. adaptive_threshold : Cycles adaptive
     sampling noise threshold (0 = off: exactly ``samples`` per pixel; else ``samples`` is the
-    maximum and ``adaptive_min_samples`` the minimum, 0 = Cycles' automatic). Both are deterministic
-    for a given seed (no time limit). blue_noise : blue-noise sampling pattern instead of tabulated Sobol."""
+    maximum and ``adaptive_min_samples`` the minimum, 0 = Cycles' automatic; a minimum above
+    ``samples`` is lowered to it, so ``replace(samples=1)`` stays valid). Both are deterministic
+    for a given seed (no time limit). blue_noise : blue-noise sampling pattern instead of tabulated Sobol.
+    Every field is validated here, once: a run's config holds one RenderSettings."""
 
     engine: str = "cycles"
     samples: int = 16
     denoise: str = "oidn_fast"
-    device: str = "cpu"
     seed: int = 0
     background: str = "white"
     ground: bool = True
     ground_z: float = 0.0
     grayscale: bool = False
     passes: tuple = PASSES
-    threads: int = 0  # 0 = all cores
     max_bounces: int = 12
     clamp_indirect: float = 10.0
     caustics: bool = True
@@ -249,26 +281,36 @@ class RenderSettings:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.denoise not in DENOISERS:
             raise ValueError(f"denoise must be one of {DENOISERS}, got {self.denoise!r}")
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
         if self.background not in ("white", "transparent"):
             raise ValueError(f"background must be white|transparent, got {self.background!r}")
-        if not (1 <= self.samples <= 65536):
-            raise ValueError(f"samples must be in [1, 65536], got {self.samples}")
+        _int_in("samples", self.samples, 1, 65536)
         if self.denoise_quality not in DENOISE_QUALITIES:
             raise ValueError(f"denoise_quality must be one of {DENOISE_QUALITIES}, got {self.denoise_quality!r}")
-        if not (0 <= self.max_bounces <= 1024):
-            raise ValueError(f"max_bounces must be in [0, 1024], got {self.max_bounces}")
-        if not (self.clamp_indirect >= 0):
-            raise ValueError(f"clamp_indirect must be >= 0, got {self.clamp_indirect}")
-        if not (0.0 <= self.adaptive_threshold <= 1.0):
-            raise ValueError(f"adaptive_threshold must be in [0, 1], got {self.adaptive_threshold}")
-        if not (0 <= self.adaptive_min_samples <= self.samples):
-            raise ValueError(f"adaptive_min_samples must be in [0, samples], got {self.adaptive_min_samples}")
+        _int_in("max_bounces", self.max_bounces, 0, 1024)
+        _num_in("clamp_indirect", self.clamp_indirect, 0.0, 1e6)
+        _num_in("adaptive_threshold", self.adaptive_threshold, 0.0, 1.0)
+        _int_in("adaptive_min_samples", self.adaptive_min_samples, 0, 65536)
+        _int_in("seed", self.seed, 0, 2**63 - 1)
+        _num_in("ground_z", self.ground_z, -1e6, 1e6)
+        object.__setattr__(self, "adaptive_min_samples", min(int(self.adaptive_min_samples), int(self.samples)))
         bad = set(self.passes) - set(PASSES)
         if bad:
             raise ValueError(f"unknown passes {sorted(bad)}; choose from {PASSES}")
         object.__setattr__(self, "passes", tuple(self.passes))
+
+    def to_json(self, fields=None) -> dict:
+        """The settings as JSON types (``fields``: only these)."""
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return d if fields is None else {k: d[k] for k in fields}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RenderSettings":
+        """Inverse of ``to_json``; unknown keys raise ``ValueError`` listing the known ones."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(names))
+        if unknown:
+            raise ValueError(f"unknown render settings {unknown}; known: {', '.join(names)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,7 +344,7 @@ class SceneSpec:
             "objects": [o.to_json() for o in self.objects],
             "cameras": [c.to_json() for c in self.cameras],
             "lighting": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self.lighting).items()},
-            "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self.settings).items()},
+            "settings": self.settings.to_json(),
             "meta": self.meta,
         }
 
@@ -315,12 +357,11 @@ class SceneSpec:
             if d.get("version") != SPEC_VERSION:
                 raise ValueError(f"unsupported spec version {d.get('version')!r} (expected {SPEC_VERSION})")
             lighting = {k: tuple(v) if isinstance(v, list) else v for k, v in d.get("lighting", {}).items()}
-            settings = {k: tuple(v) if isinstance(v, list) else v for k, v in d.get("settings", {}).items()}
             return cls(
                 objects=tuple(SceneObject.from_json(o) for o in d["objects"]),
                 cameras=tuple(Camera.from_json(c) for c in d["cameras"]),
                 lighting=Lighting(**lighting),
-                settings=RenderSettings(**settings),
+                settings=RenderSettings.from_json(d.get("settings", {})),
                 meta=d.get("meta", {}),
                 version=d["version"],
             )

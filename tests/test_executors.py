@@ -14,7 +14,7 @@ from datagen.executors import WorkerOptions
 from datagen.executors.local import run_local
 from datagen.executors.slurm import slurm_script
 from datagen.executors.worker import WorkerCrashed, WorkerHandle
-from datagen.pipeline import Pipeline
+from datagen.jobs.looking3d import Looking3DRunner
 from datagen.plan import plan
 from datagen.shapes.procedural import generate_library
 
@@ -61,14 +61,14 @@ def test_worker_handle_crash_and_timeout(tmp_path, monkeypatch):
 
 def test_crash_is_retried_then_listed_and_hang_is_killed(library, tmp_path, monkeypatch):
     cfg = small()
-    pipe = Pipeline(cfg, library, tmp_path, seed=0)
-    jobs = plan(cfg, pipe.shape_ids, 0)
+    runner = Looking3DRunner(cfg, library, tmp_path, seed=0)
+    jobs = plan(cfg, runner.shape_ids, 0)
     log = tmp_path / "requests.log"
     monkeypatch.setenv("FAKE_WORKER_LOG", str(log))
     monkeypatch.setenv("FAKE_CRASH_JOBS", "chair_000000/normal")
     monkeypatch.setenv("FAKE_HANG_JOBS", "chair_000001/ref")
     opts = WorkerOptions(cmd=FAKE, job_timeout=4, retries=1)
-    s = run_local(pipe, jobs, workers=2, opts=opts, progress=False)
+    s = run_local(runner, jobs, workers=2, opts=opts, progress=False)
     assert s.counts["failed"] == 2
     fails = [json.loads(line) for line in (tmp_path / "failures.jsonl").read_text().splitlines()]
     assert {f["item"] for f in fails} == {"chair_000000/normal", "chair_000001/ref"}
@@ -78,22 +78,22 @@ def test_crash_is_retried_then_listed_and_hang_is_killed(library, tmp_path, monk
     # the crashing job was sent twice (one retry), each time to a fresh worker
     sent = [x.split()[0] for x in log.read_text().splitlines() if "chair_000000__normal" in x]
     assert len(sent) == 2 and sent[0] != sent[1]
-    assert not pipe.marker_path(jobs[1]).exists()  # chair_000000/normal
+    assert not runner.marker_path(jobs[1]).exists()  # chair_000000/normal
     # rerun without the faults: only the failed jobs run
     monkeypatch.delenv("FAKE_CRASH_JOBS")
     monkeypatch.delenv("FAKE_HANG_JOBS")
-    s2 = run_local(pipe, jobs, workers=2, opts=opts, progress=False)
+    s2 = run_local(runner, jobs, workers=2, opts=opts, progress=False)
     assert s2.counts["failed"] == 0 and s2.counts["skipped"] == len(jobs) - 2
     assert not (tmp_path / "failures.jsonl").exists()
 
 
 def test_workers_are_recycled(library, tmp_path, monkeypatch):
     cfg = small()
-    pipe = Pipeline(cfg, library, tmp_path, seed=0)
-    jobs = plan(cfg, pipe.shape_ids, 0)
+    runner = Looking3DRunner(cfg, library, tmp_path, seed=0)
+    jobs = plan(cfg, runner.shape_ids, 0)
     log = tmp_path / "requests.log"
     monkeypatch.setenv("FAKE_WORKER_LOG", str(log))
-    s = run_local(pipe, jobs, workers=1, opts=WorkerOptions(cmd=FAKE, recycle_jobs=2), progress=False)
+    s = run_local(runner, jobs, workers=1, opts=WorkerOptions(cmd=FAKE, recycle_jobs=2), progress=False)
     assert s.counts["failed"] == 0
     pids = []
     for line in log.read_text().splitlines():
@@ -108,16 +108,16 @@ def test_ray_executor(library, tmp_path):
     from datagen.executors.ray_executor import run_ray
 
     cfg = small()
-    pipe = Pipeline(cfg, library, tmp_path / "ray", seed=0)
-    jobs = plan(cfg, pipe.shape_ids, 0)
+    runner = Looking3DRunner(cfg, library, tmp_path / "ray", seed=0)
+    jobs = plan(cfg, runner.shape_ids, 0)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        s = run_ray(pipe, jobs, workers=2, opts=WorkerOptions(cmd=FAKE), progress=False)
+        s = run_ray(runner, jobs, workers=2, opts=WorkerOptions(cmd=FAKE), progress=False)
     finally:
         ray.shutdown()
     assert s.counts["failed"] == 0 and s.counts["done"] >= 4
     # same samples as the local executor
-    pipe2 = Pipeline(cfg, library, tmp_path / "local", seed=0)
+    pipe2 = Looking3DRunner(cfg, library, tmp_path / "local", seed=0)
     run_local(pipe2, jobs, workers=1, opts=WorkerOptions(cmd=FAKE), progress=False)
     a = sorted(p.name for p in (tmp_path / "ray" / "samples").iterdir())
     b = sorted(p.name for p in (tmp_path / "local" / "samples").iterdir())

@@ -1,4 +1,4 @@
-"""The job function with an in-process fake renderer (numpy z-buffer), and one real Blender run."""
+"""The Looking 3D job function with an in-process fake renderer (numpy z-buffer), and one real Blender run."""
 
 import importlib.util
 import json
@@ -11,7 +11,8 @@ import pytest
 
 from datagen.config import preset
 from datagen.dataset.reader import Dataset
-from datagen.pipeline import Pipeline, generate_dataset
+from datagen.generate import generate_dataset
+from datagen.jobs.looking3d import Looking3DRunner as Runner
 from datagen.plan import plan, shard
 from datagen.shapes.library import read_shape
 from datagen.shapes.procedural import generate_library
@@ -46,26 +47,26 @@ def small(**kw):
     return preset("demo", **base)
 
 
-def run_all(pipe, jobs, renderer):
-    return {j.id: pipe.run(j, renderer) for j in jobs}
+def run_all(runner, jobs, renderer):
+    return {j.id: runner.run(j, renderer) for j in jobs}
 
 
 @pytest.fixture(scope="module")
 def dataset(library, tmp_path_factory):
     out = tmp_path_factory.mktemp("ds")
     cfg = small()
-    pipe = Pipeline(cfg, library, out, seed=0)
-    jobs = plan(cfg, pipe.shape_ids, 0)
-    results = run_all(pipe, jobs, FakeRenderer())
-    pipe.finalize()
-    return out, pipe, jobs, results
+    runner = Runner(cfg, library, out, seed=0)
+    jobs = plan(cfg, runner.shape_ids, 0)
+    results = run_all(runner, jobs, FakeRenderer())
+    runner.finalize()
+    return out, runner, jobs, results
 
 
 def test_reference_views(dataset):
-    out, pipe, jobs, results = dataset
+    out, runner, jobs, results = dataset
     ds = Dataset(out)
-    assert ds.shape_ids() == pipe.shape_ids
-    ref = ds.reference(pipe.shape_ids[0])
+    assert ds.shape_ids() == runner.shape_ids
+    ref = ds.reference(runner.shape_ids[0])
     assert ref.images.shape == (4, 48, 48) and ref.depths.shape == (4, 48, 48)
     assert (ref.depths > 0).any() and (ref.images < 250).any()
     cams = ref.cameras
@@ -80,7 +81,7 @@ def test_reference_views(dataset):
 
 
 def test_samples_normal_and_anomalous(dataset):
-    out, pipe, jobs, results = dataset
+    out, runner, jobs, results = dataset
     ds = Dataset(out)
     rows = ds.rows()
     assert {r["label"] for r in rows} == {0, 1}
@@ -99,15 +100,15 @@ def test_samples_normal_and_anomalous(dataset):
         # back-projected depth lands on the (original or corrupted) shape: inside its box, near its points
         pts = cam.backproject(s.depth.astype(np.float64))
         pts = pts[np.isfinite(pts[..., 0])]
-        shape = read_shape(pipe.library / s.meta["shape_id"])
+        shape = read_shape(runner.library / s.meta["shape_id"])
         lo, hi = shape.bounds
         if s.label == 0:
             assert ((pts > lo - 0.02) & (pts < hi + 0.02)).all()
             assert s.mask_new is None and s.bbox is None
         else:
             a = s.meta["anomaly"]
-            assert a["type"] in pipe.config.types and a["seed"] == next(j.seed for j in jobs if j.id == s.meta["job"])
-            assert s.mask_new.sum() >= pipe.config.min_visible_pixels
+            assert a["type"] in runner.config.types and a["seed"] == next(j.seed for j in jobs if j.id == s.meta["job"])
+            assert s.mask_new.sum() >= runner.config.min_visible_pixels
             x1, y1, x2, y2 = s.bbox
             union = s.mask_new if s.mask_old is None else (s.mask_new | s.mask_old)
             ys, xs = np.nonzero(union)
@@ -125,9 +126,9 @@ def test_samples_normal_and_anomalous(dataset):
 
 
 def test_every_job_has_a_marker_and_statuses(dataset):
-    out, pipe, jobs, results = dataset
+    out, runner, jobs, results = dataset
     for j in jobs:
-        m = json.loads(pipe.marker_path(j).read_text())
+        m = json.loads(runner.marker_path(j).read_text())
         assert m["status"] == results[j.id].status
     statuses = {r.status for r in results.values()}
     assert "done" in statuses
@@ -136,30 +137,30 @@ def test_every_job_has_a_marker_and_statuses(dataset):
 
 
 def test_resume_skips_everything(dataset):
-    out, pipe, jobs, _ = dataset
+    out, runner, jobs, _ = dataset
     r = FakeRenderer()
-    again = Pipeline(pipe.config, pipe.library, out, seed=0)
+    again = Runner(runner.config, runner.library, out, seed=0)
     res = run_all(again, jobs, r)
     assert r.calls == 0 and {x.status for x in res.values()} == {"skipped"}
 
 
 def test_invisible_anomaly_is_dropped(library, tmp_path):
     cfg = small(min_visible_px=10**6, types=("position", "missing"))
-    pipe = Pipeline(cfg, library, tmp_path, seed=0)
-    jobs = [j for j in plan(cfg, pipe.shape_ids, 0) if j.kind == "anomaly"]
-    res = run_all(pipe, jobs, FakeRenderer())
+    runner = Runner(cfg, library, tmp_path, seed=0)
+    jobs = [j for j in plan(cfg, runner.shape_ids, 0) if j.kind == "anomaly"]
+    res = run_all(runner, jobs, FakeRenderer())
     assert {r.status for r in res.values()} <= {"dropped", "refused"}
     assert any(r.status == "dropped" and r.reason == "anomaly not visible" and r.dropped for r in res.values())
-    assert not any((tmp_path / "samples").iterdir())
+    assert not list((tmp_path / "samples").glob("*"))
 
 
 def test_swapped_without_donors_is_refused(library, tmp_path):
     cfg = small(types=("swapped",))
-    pipe = Pipeline(cfg, library, tmp_path, seed=0, shape_ids=["chair_000000"])
-    job = next(j for j in plan(cfg, pipe.shape_ids, 0) if j.kind == "anomaly")
-    r = pipe.run(job, FakeRenderer())
+    runner = Runner(cfg, library, tmp_path, seed=0, shape_ids=["chair_000000"])
+    job = next(j for j in plan(cfg, runner.shape_ids, 0) if j.kind == "anomaly")
+    r = runner.run(job, FakeRenderer())
     assert r.status == "refused" and "swapped" in r.reason
-    assert json.loads(pipe.marker_path(job).read_text())["status"] == "refused"
+    assert json.loads(runner.marker_path(job).read_text())["status"] == "refused"
 
 
 def test_same_dataset_whatever_the_sharding(library, tmp_path):
@@ -167,11 +168,11 @@ def test_same_dataset_whatever_the_sharding(library, tmp_path):
     roots = []
     for n in (1, 2):
         out = tmp_path / f"n{n}"
-        pipe = Pipeline(cfg, library, out, seed=5)
-        jobs = plan(cfg, pipe.shape_ids, 5)
+        runner = Runner(cfg, library, out, seed=5)
+        jobs = plan(cfg, runner.shape_ids, 5)
         for i in reversed(range(n)):  # other order too
-            run_all(pipe, shard(jobs, i, n), FakeRenderer())
-        pipe.finalize()
+            run_all(runner, shard(jobs, i, n), FakeRenderer())
+        runner.finalize()
         roots.append(out)
     a, b = (sorted(p.name for p in (r / "samples").iterdir()) for r in roots)
     assert a == b and a
@@ -186,11 +187,12 @@ def test_generate_dataset_with_fake_worker_subprocess(library, tmp_path):
 
     opts = WorkerOptions(cmd=(sys.executable, str(HERE / "fake_worker.py")), job_timeout=60)
     cfg = small(types=("position",))
-    summary, counts = generate_dataset(cfg, library, tmp_path, 0, workers=2, opts=opts, progress=False)
+    summary, counts = generate_dataset(Runner(cfg, library, tmp_path, 0), workers=2, opts=opts, progress=False)
     assert summary.counts["failed"] == 0 and summary.counts["done"] >= 6
-    assert counts["samples"] == summary.samples and counts["reference_shapes"] == 3
+    assert counts["samples"] == summary.outputs and counts["reference_shapes"] == 3
     # a rerun skips everything and starts no worker
-    summary2, counts2 = generate_dataset(cfg, library, tmp_path, 0, workers=2, opts=WorkerOptions(cmd=("false",)), progress=False)
+    summary2, counts2 = generate_dataset(Runner(cfg, library, tmp_path, 0), workers=2, opts=WorkerOptions(cmd=("false",)),
+                                         progress=False)
     assert summary2.counts["skipped"] == sum(summary.counts.values()) and counts2 == counts
 
 
@@ -204,7 +206,7 @@ def test_end_to_end_blender(library, tmp_path):
 
     cfg = preset(
         "demo", resolution=40, ref_resolution=32, samples=1, ref_views=3, normal_views=(2, 0, 2),
-        anomaly_views=(2, 0, 2), types=("position", "missing"), min_visible_px=40,
+        anomaly_views=(2, 0, 2), types=("position", "missing", "scale"), min_visible_px=40,
     )
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -212,7 +214,8 @@ def test_end_to_end_blender(library, tmp_path):
         (lib / sid).symlink_to(library / sid)
     out = tmp_path / "ds"
     t = time.perf_counter()
-    summary, counts = generate_dataset(cfg, lib, out, 0, workers=2, opts=WorkerOptions(job_timeout=300), progress=False)
+    summary, counts = generate_dataset(Runner(cfg, lib, out, 0), workers=2, opts=WorkerOptions(job_timeout=300),
+                                       progress=False)
     took = time.perf_counter() - t
     assert summary.counts["failed"] == 0, summary.failures
     ds = Dataset(out)
@@ -239,11 +242,11 @@ def test_end_to_end_blender(library, tmp_path):
     assert kinds, "no anomalous sample kept"
     # rerun: everything skipped, nothing rendered
     t = time.perf_counter()
-    summary2, _ = generate_dataset(cfg, lib, out, 0, workers=2, progress=False)
+    summary2, _ = generate_dataset(Runner(cfg, lib, out, 0), workers=2, progress=False)
     assert summary2.counts["skipped"] == sum(summary.counts.values())
     assert time.perf_counter() - t < 10
     # an anomaly that is nowhere visible enough is dropped
     cfg2 = cfg.replace(min_visible_px=10**6, types=("position",))
-    summary3, counts3 = generate_dataset(cfg2, lib, tmp_path / "ds2", 0, workers=2, progress=False)
+    summary3, counts3 = generate_dataset(Runner(cfg2, lib, tmp_path / "ds2", 0), workers=2, progress=False)
     assert summary3.counts["dropped"] >= 1 and counts3["anomalous"] == 0
     print(f"blender end-to-end: {took:.1f} s")

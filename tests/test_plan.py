@@ -18,9 +18,11 @@ def test_brokenchairs_preset_is_the_paper():
     assert math.isclose(math.radians(c.elevation_deg[0]), math.pi / 9)
     assert math.isclose(math.radians(c.elevation_deg[1]), 2 * math.pi / 9)
     assert c.ref_views == 20 and c.ref_elevation_deg == 20 and c.ref_radius == 2.0 and c.ref_engine == "workbench"
-    assert c.samples == 128 and c.denoise == "oidn_fast" and c.adaptive_threshold == 0.013 and c.adaptive_min_samples == 4
-    assert preset("brokenchairs", samples=2).adaptive_min_samples == 2
+    r = c.render
+    assert r.samples == 128 and r.denoise == "oidn_fast" and r.adaptive_threshold == 0.013 and r.adaptive_min_samples == 4
+    assert preset("brokenchairs", samples=2).render.adaptive_min_samples == 2
     assert c.splits == (0.78, 0.07, 0.15)
+    assert c.types == ("position", "rotation", "broken", "swapped", "missing")  # the paper's five
     # config round-trips JSON
     assert GenConfig.from_json(json.loads(json.dumps(c.to_json()))) == c
 
@@ -43,7 +45,29 @@ def test_config_errors_name_the_option(tmp_path):
         load_config(p)
     p.write_text(json.dumps({"preset": "demo", "samples": 4}))
     c = load_config(p, resolution=64)
-    assert c.samples == 4 and c.resolution == 64 and c.preset == "demo"
+    assert c.render.samples == 4 and c.resolution == 64 and c.preset == "demo"
+    # the version-1 layout (render keys at the top level) and the nested one give the same config
+    p.write_text(json.dumps({"preset": "demo", "render": {"samples": 4}}))
+    assert load_config(p, resolution=64) == c
+    p.write_text(json.dumps({"preset": "demo", "render": {"seed": 3}}))
+    with pytest.raises(InputError, match="render.seed is set per spec"):
+        load_config(p)
+    p.write_text(json.dumps({"preset": "demo", "corruption": {"broken": {"min_fraction": 0.99}}}))
+    with pytest.raises(InputError, match="broken.min_fraction"):
+        load_config(p)
+    p.write_text(json.dumps({"preset": "demo", "corruption": {"scale": {"max_axes": 1}}}))
+    assert load_config(p).corruption_options("scale")[0].max_axes == 1
+
+
+def test_presets_are_configs_and_overrides_go_through_replace():
+    from datagen.config import DEMO, PRESETS, with_overrides
+
+    assert PRESETS["demo"] is DEMO and isinstance(DEMO, GenConfig)
+    c = with_overrides(DEMO, samples=3, resolution=40, types=("scale",))
+    assert c.render.samples == 3 and c.resolution == 40 and c.types == ("scale",)
+    assert c.render.denoise == DEMO.render.denoise and c.ref_views == DEMO.ref_views
+    with pytest.raises(ValueError, match="samples"):
+        with_overrides(DEMO, samples=0)
 
 
 def test_min_visible_scales_with_resolution():

@@ -8,7 +8,6 @@ every spec of this module (64x64, few samples). The pure-numpy helpers of
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ import trimesh
 from PIL import Image
 
 from blender_scripts import passes
-from blender_scripts.worker import WorkerClient
+from datagen.executors.worker import WorkerHandle
 from datagen.shapes.objio import write_obj
 from datagen.spec import Camera, RenderSettings, SceneObject, SceneSpec
 
@@ -64,11 +63,11 @@ def scene(tmp_path_factory):
         jobs[name] = {"spec": str(path), "out": str(root / name)}
     bad = SceneSpec([SceneObject("ghost", "missing_mesh.obj", 1)], cams[:1]).save(root / "bad.json")
     replies = {}
-    with WorkerClient(timeout=300, stderr=sys.stderr) as w:
-        replies["ping"] = w.submit({"cmd": "ping"})
+    with WorkerHandle(timeout=300, log=root / "worker.log") as w:
+        replies["ping"] = w.request({"cmd": "ping"})
         for name in ("cycles", "bad_missing", "gray", "transparent", "ground"):
             job = jobs.get(name, {"spec": str(bad), "out": str(root / "bad")})
-            replies[name] = w.submit(job)
+            replies[name] = w.request(job)
         starts = w.starts
     return {"root": root, "meshes": meshes, "cams": cams, "replies": replies, "starts": starts}
 
@@ -255,9 +254,9 @@ def test_worker_memory_flat_over_50_jobs(scene):
     """Resetting between jobs must not leak: RSS after 50 jobs stays within 150 MB of job 5."""
     job = {"spec": str(scene["root"] / "cycles.json"), "out": str(scene["root"] / "rss")}
     rss = []
-    with WorkerClient(timeout=300, max_jobs=1000) as w:
+    with WorkerHandle(timeout=300) as w:
         for _ in range(50):
-            r = w.submit(job)
+            r = w.request(job)
             assert r["ok"], r.get("traceback")
             rss.append(r["rss_mb"])
         assert w.starts == 1
@@ -270,6 +269,8 @@ def test_render_settings_validate_new_fields():
     back = SceneSpec.from_json(SceneSpec([], _cameras()[:1], settings=s).to_json()).settings
     assert back == s
     for bad in ({"denoise_quality": "ultra"}, {"max_bounces": -1}, {"clamp_indirect": -1.0},
-                {"adaptive_threshold": 2.0}, {"samples": 8, "adaptive_min_samples": 16}):
+                {"adaptive_threshold": 2.0}, {"samples": 0}, {"seed": -1}):
         with pytest.raises(ValueError):
             RenderSettings(**bad)
+    # a minimum above the maximum is lowered to it (one clamp, here), so replace(samples=1) stays valid
+    assert RenderSettings(samples=8, adaptive_min_samples=16).adaptive_min_samples == 8

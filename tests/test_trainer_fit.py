@@ -6,8 +6,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from trainer.evaluate import evaluate, load_model
-from trainer.fit import TrainConfig, config_from_args, train
+from trainer.evaluate import evaluate
+from trainer.fit import TrainConfig, train
+from trainer.runtime import load_model
 from trainer.synthetic import make_synthetic
 
 TINY = dict(width=8, enc_dim=16, dim=32, heads=4, beta_dim=16, topk=16, blocks=2, norm="gn")
@@ -89,11 +90,20 @@ def test_evaluation_is_deterministic_and_cli(synth, tmp_path):
     assert ck["model_name"] == "query_only" and not model.training
 
 
-def test_fit_argument_parsing():
-    cfg = config_from_args(["cmt", "--data", "d", "--out", "o", "--no-topk", "--no-3dpe", "--box-head", "--no-vlfa",
-                            "--model-arg", "width=16", "--amp", "none", "--val-split", "none"])
+def test_train_cli_builds_the_config(tmp_path, monkeypatch):
+    """The one training command line: options reach TrainConfig (torchrun launches the same command)."""
+    import trainer.fit
+    from datagen.cli import main
+
+    seen = {}
+    monkeypatch.setattr(trainer.fit, "train", lambda cfg: seen.setdefault("cfg", cfg) and {"out": cfg.out})
+    r = CliRunner().invoke(main, ["train", "cmt", "--data", str(tmp_path), "--out", "o", "--no-topk", "--no-3dpe",
+                                  "--box-head", "--no-vlfa", "--model-arg", "width=16", "--amp", "none", "--val-split", "none"])
+    assert r.exit_code == 0, r.output
+    cfg = seen["cfg"]
     assert cfg.model_args == {"width": 16, "topk": 0, "pe3d": False, "box_head": True}
     assert cfg.vlfa is False and cfg.amp == "none" and cfg.val_split is None and cfg.views == 10
+    assert cfg.workers is None  # the machine decides (trainer.runtime.default_workers)
 
 
 def test_ddp_two_processes_on_cpu_with_validation(tmp_path):
@@ -104,7 +114,7 @@ def test_ddp_two_processes_on_cpu_with_validation(tmp_path):
     data = tmp_path / "ds"
     make_synthetic(data, np.random.default_rng(1), shapes=4, queries_per_shape=4, resolution=64, ref_views=4, splits=(0.5, 0.5, 0.0))
     tiny = [x for k, v in TINY.items() for x in ("--model-arg", f"{k}={v}")]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517", "-m", "trainer.fit", "cmt",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517", "-m", "datagen.cli", "train", "cmt",
            "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "2", "--views", "2", "--eval-views", "4",
            "--batch-size", "2", "--resolution", "64", "--amp", "none", "--workers", "1", "--no-tensorboard", "--no-progress",
            "--log-every", "1", "--lr", "1e-3", *tiny]

@@ -1,4 +1,4 @@
-"""Evaluate a trained run: ``python -m trainer.evaluate runs/cmt --data ds/ --split test --views 20``.
+"""Evaluate a trained run (``datagen evaluate runs/cmt --data ds/ --split test --views 20``).
 
 Deterministic: no augmentation, the first ``views`` regular reference views, eval-mode model.
 Writes ``<run>/eval_<split>_v<views>.json`` (metrics) and ``..._predictions.csv`` (id, type, label, prob).
@@ -6,7 +6,6 @@ Writes ``<run>/eval_<split>_v<views>.json`` (metrics) and ``..._predictions.csv`
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -19,18 +18,7 @@ from torch.utils.data import DataLoader
 from trainer.data import AnomalyDataset, collate
 from trainer.losses import cxcywh_to_xyxy
 from trainer.metrics import summarize
-from trainer.models import build_model
-
-
-def load_model(checkpoint: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
-    """Rebuild a model from a checkpoint (file or run folder -> last.pt). Returns (model in eval mode, checkpoint dict)."""
-    from trainer.fit import resolve_checkpoint
-
-    ck = torch.load(resolve_checkpoint(checkpoint), map_location="cpu", weights_only=False)
-    args = dict(ck["model_args"], pretrained=None) if "pretrained" in ck["model_args"] else ck["model_args"]
-    model = build_model(ck["model_name"], **args)
-    model.load_state_dict(ck["model"])
-    return model.to(device).eval(), ck
+from trainer.runtime import default_workers, load_model
 
 
 @torch.no_grad()
@@ -61,14 +49,15 @@ def evaluate_model(model: torch.nn.Module, loader: DataLoader, device: torch.dev
 
 
 def evaluate(run: str | os.PathLike, data: str | os.PathLike, split: str = "test", views: int = 20, batch_size: int = 8,
-             workers: int = 2, device: str = "auto", amp: str = "none", resolution: int | None = None, write: bool = True) -> dict:
+             workers: int | None = None, device: str = "auto", amp: str = "none", resolution: int | None = None, write: bool = True) -> dict:
     """Evaluate the checkpoint ``run`` (a run folder -> last.pt, or a .pt file) on ``split`` of ``data``.
     Returns the metrics dict (auroc, accuracy, per_type, box_ap50 when the box head is on)."""
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else torch.device(device)
     model, ck = load_model(run, dev)
     res = resolution or int(ck["config"].get("resolution", 256))
     ds = AnomalyDataset(data, split, views if model.uses_views else 0, res, train=False)
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=collate)
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=default_workers() if workers is None else workers,
+                        collate_fn=collate)
     r = evaluate_model(model, loader, dev, amp)
     m = dict(r["metrics"], split=split, views=views if model.uses_views else 0, checkpoint_epoch=ck.get("epoch"))
     if write:
@@ -92,21 +81,3 @@ def format_table(m: dict) -> str:
     for k, v in m["per_type"].items():
         lines.append(f"{k:<12}{v['accuracy'] * 100:>9.1f}%{v['n']:>8}")
     return "\n".join(lines)
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m trainer.evaluate")
-    ap.add_argument("run")
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--split", default="test")
-    ap.add_argument("--views", type=int, default=20)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--amp", default="none", choices=["none", "bf16"])
-    a = ap.parse_args(argv)
-    print(format_table(evaluate(a.run, a.data, a.split, a.views, a.batch_size, a.workers, a.device, a.amp)))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,5 @@
-"""Training loop: ``python -m trainer.fit cmt --data ds/ --out runs/cmt`` (or ``torchrun ... -m trainer.fit``).
+"""Training loop, run by ``datagen train cmt|query-only`` (and, for DDP, by
+``torchrun --nproc-per-node N -m datagen.cli train ...``).
 
 Reads top to bottom: config -> distributed setup -> data -> model -> optimizer -> (resume) -> epochs
 of steps (bf16 autocast, gradient clipping, CSV/TensorBoard logs) -> checkpoint + validation per epoch.
@@ -10,25 +11,32 @@ only rank 0 writes files.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import json
 import math
-import os
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from trainer.data import AnomalyDataset, collate
+from trainer.evaluate import evaluate_model
 from trainer.losses import LossConfig, compute_loss
 from trainer.models import build_model
+from trainer.runtime import (
+    autocast,
+    default_workers,
+    resolve_amp,
+    resolve_checkpoint,
+    save_checkpoint,
+    seed_everything,
+    setup_distributed,
+    to_device,
+)
 
 
 @dataclass
@@ -50,7 +58,7 @@ class TrainConfig:
     amp: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU, where bf16 is emulated and slow) | bf16 | none
     channels_last: bool = True
     compile: bool = False
-    workers: int = 4
+    workers: int | None = None  # DataLoader workers (None = the machine's CPUs, at most 4)
     seed: int = 0
     augment: bool = True  # horizontal flip + random crop (224/256 of the side) resized back
     crop_fraction: float = 224 / 256
@@ -101,53 +109,8 @@ class _EpochDataset(torch.utils.data.Dataset):
         return self.ds[i]
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)  # legacy global state, only for third-party code; ours takes explicit rngs
-    torch.manual_seed(seed)
-
-
-def setup_distributed(device_opt: str) -> tuple[int, int, torch.device]:
-    """(rank, world_size, device). Joins the process group when WORLD_SIZE > 1 (torchrun)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if device_opt == "auto":
-        device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device(device_opt)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", init_method="env://")
-    return rank, world, device
-
-
-def to_device(batch: dict, device: torch.device, channels_last: bool = False) -> dict:
-    out = {}
-    for k, v in batch.items():
-        if torch.is_tensor(v):
-            v = v.to(device, non_blocking=True)
-            if channels_last and k == "query":
-                v = v.contiguous(memory_format=torch.channels_last)
-        out[k] = v
-    return out
-
-
 def forward(model, batch: dict) -> dict:
     return model(batch["query"], batch.get("refs"), batch.get("points"), batch.get("point_valid"))
-
-
-def resolve_amp(amp: str, device: torch.device) -> str:
-    if amp not in ("auto", "bf16", "none"):
-        raise ValueError(f"amp must be auto, bf16 or none, got {amp!r}")
-    if amp == "auto":
-        return "bf16" if device.type == "cuda" else "none"
-    return amp
-
-
-def autocast(device: torch.device, amp: str):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=(resolve_amp(amp, device) == "bf16"))
 
 
 def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
@@ -167,34 +130,6 @@ def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Opti
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
     raise ValueError(f"optimizer must be adam or adamw, got {cfg.optimizer!r}")
-
-
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if p.is_dir():
-        p = p / "last.pt"
-    if not p.is_file():
-        from datagen.errors import InputError
-
-        raise InputError(p, "checkpoint not found")
-    return p
-
-
-def save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, epoch: int, step: int, metrics: dict | None = None) -> None:
-    state = {
-        "model_name": cfg.model,
-        "model_args": model.args,
-        "config": asdict(cfg),
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "epoch": epoch,  # epochs completed
-        "step": step,
-        "metrics": metrics or {},
-        "torch_rng": torch.get_rng_state(),
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
 
 
 class Logger:
@@ -242,8 +177,6 @@ class Logger:
 
 def train(cfg: TrainConfig) -> dict:
     """Train; returns {"out", "epochs", "steps", "last_loss", "val": last validation metrics}."""
-    from trainer.evaluate import evaluate_model
-
     rank, world, device = setup_distributed(cfg.device)
     main_proc = rank == 0
     out = Path(cfg.out)
@@ -266,17 +199,18 @@ def train(cfg: TrainConfig) -> dict:
         model.to(memory_format=torch.channels_last)
     views = cfg.views if model.uses_views else 0
 
+    workers = default_workers() if cfg.workers is None else cfg.workers
     ds = AnomalyDataset(cfg.data, cfg.train_split, views, cfg.resolution, train=True, seed=cfg.seed,
                         crop_fraction=cfg.crop_fraction if cfg.augment else 1.0, flip=cfg.augment)
     sampler = EpochSampler(DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=False))
-    loader = DataLoader(_EpochDataset(ds), batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
-                        collate_fn=collate, pin_memory=device.type == "cuda", persistent_workers=cfg.workers > 0,
+    loader = DataLoader(_EpochDataset(ds), batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
+                        collate_fn=collate, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
                         drop_last=len(ds) >= 4 * cfg.batch_size * world)
     val_loader = None
     if cfg.val_split and main_proc:
         try:
             vds = AnomalyDataset(cfg.data, cfg.val_split, cfg.eval_views if model.uses_views else 0, cfg.resolution, train=False)
-            val_loader = DataLoader(vds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers, collate_fn=collate)
+            val_loader = DataLoader(vds, batch_size=cfg.batch_size, shuffle=False, num_workers=workers, collate_fn=collate)
         except Exception as e:  # no val split: train without validation
             print(f"validation off: {e}")
 
@@ -357,61 +291,3 @@ def train(cfg: TrainConfig) -> dict:
     if world > 1 and dist.is_initialized():
         dist.destroy_process_group()
     return {"out": str(out), "epochs": cfg.epochs, "steps": step, "last_loss": last_loss, "val": val}
-
-
-def _kv(s: str) -> tuple[str, object]:
-    import yaml
-
-    if "=" not in s:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {s!r}")
-    k, v = s.split("=", 1)
-    return k.strip().replace("-", "_"), yaml.safe_load(v)
-
-
-def config_from_args(argv=None) -> TrainConfig:
-    ap = argparse.ArgumentParser(prog="python -m trainer.fit", description="Train CMT or the query-only baseline.")
-    ap.add_argument("model", choices=["cmt", "query_only", "query-only"])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    d = TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in ("model", "data", "out", "model_args"):
-            continue
-        name = "--" + f.name.replace("_", "-")
-        default = getattr(d, f.name)
-        if isinstance(default, bool):
-            ap.add_argument(name, action=argparse.BooleanOptionalAction, default=default)
-        elif isinstance(default, (int, float)):
-            ap.add_argument(name, type=type(default), default=default)
-        else:
-            ap.add_argument(name, default=default)
-    ap.add_argument("--no-topk", action="store_true", help="dense cross-attention (ablation)")
-    ap.add_argument("--no-3dpe", action="store_true", help="no 3D positional encoding (ablation)")
-    ap.add_argument("--box-head", action="store_true", help="add the box-regression head (L1 + GIoU)")
-    ap.add_argument("--pretrained", default=None, help="local ResNet-18 weights for the encoder")
-    ap.add_argument("--model-arg", type=_kv, action="append", default=[], metavar="KEY=VALUE")
-    a = ap.parse_args(argv)
-    model_args = dict(a.model_arg)
-    if a.no_topk:
-        model_args["topk"] = 0
-    if a.no_3dpe:
-        model_args["pe3d"] = False
-    if a.box_head:
-        model_args["box_head"] = True
-    if a.pretrained:
-        model_args["pretrained"] = a.pretrained
-    kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(a, f.name)}
-    kw.update(model=a.model.replace("-", "_"), model_args=model_args)
-    if kw.get("val_split") in ("", "none", "None"):
-        kw["val_split"] = None
-    return TrainConfig(**kw)
-
-
-def main(argv=None):
-    result = train(config_from_args(argv))
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(json.dumps({k: v for k, v in result.items() if k != "val"}))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,8 @@
 """``datagen generate``, ``datagen demo``, ``datagen slurm-script``: thin click commands.
 
-The work is done by ``datagen.pipeline.generate_dataset`` (plan, executors, finalize).
+The work is done by ``datagen.generate.generate_dataset`` with a runner of ``datagen.jobs``.
+Options shared by several commands are defined once here (``config_options``, ``run_options``),
+so ``demo`` and ``generate`` accept the same ranges.
 """
 
 from __future__ import annotations
@@ -14,15 +16,22 @@ import click
 
 from datagen.config import PRESETS
 
+RESOLUTION = click.option("--resolution", type=click.IntRange(8, 8192), default=None,
+                          help="Query and reference image size, px.")
+SAMPLES = click.option("--samples", type=click.IntRange(1, 65536), default=None, help="Cycles samples per pixel.")
+WORKER_CMD = click.option("--worker-cmd", default=None, hidden=True, help="Worker command line (tests).")
+QUIET = click.option("--quiet", is_flag=True, help="No progress bar.")
+
 
 def _config(preset_name, config_path, **over):
     from datagen.config import load_config, preset
+    from datagen.errors import InputError
 
     try:
         if config_path:
             return load_config(config_path, **over)
         return preset(preset_name, **over)
-    except ValueError as e:
+    except (ValueError, InputError) as e:
         raise click.UsageError(str(e)) from None
 
 
@@ -32,14 +41,21 @@ def _types(text):
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
-def _overrides(resolution, samples, types, min_visible_px, anomaly_prob):
+def _overrides(resolution=None, samples=None, types=None, min_visible_px=None, anomaly_prob=None, sets=()):
     over = {"types": _types(types), "samples": samples, "min_visible_px": min_visible_px, "anomaly_prob": anomaly_prob}
     if resolution is not None:
         over.update(resolution=resolution, ref_resolution=resolution)
+    if sets:
+        from datagen.corrupt.api import parse_options
+
+        try:
+            over["corruption"] = parse_options(sets)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--set") from None
     return over
 
 
-def _print_counts(counts):
+def print_counts(counts):
     if counts:
         by = ", ".join(f"{k} {v}" for k, v in counts.get("by_type", {}).items())
         click.echo(
@@ -54,16 +70,106 @@ def config_options(f):
                      help="Settings preset (brokenchairs = the paper's)."),
         click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
                      help='Config JSON: {"preset": name, ...fields of datagen.config.GenConfig}.'),
-        click.option("--resolution", type=click.IntRange(8, 8192), default=None, help="Query and reference image size, px."),
-        click.option("--samples", type=click.IntRange(1, 65536), default=None, help="Cycles samples per pixel."),
-        click.option("--types", default=None, help="Comma-separated anomaly types (default all five)."),
+        RESOLUTION,
+        SAMPLES,
+        click.option("--types", default=None, help="Comma-separated anomaly types (default: the preset's)."),
         click.option("--min-visible-px", type=click.IntRange(0), default=None,
                      help="Min anomalous pixels (at 256 px; scaled with resolution) for a view to be kept."),
         click.option("--anomaly-prob", type=click.FloatRange(0, 1), default=None, help="Chance a shape gets each anomaly type."),
+        click.option("--set", "sets", multiple=True, metavar="TYPE.OPTION=VALUE",
+                     help="A corruption option, e.g. broken.min_fraction=0.2 (see `datagen corrupt --list-options`)."),
     ]
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+def run_options(f):
+    """Options of a run's execution (not its content): executor, workers, device, recovery."""
+    opts = [
+        click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Render worker processes (or Ray actors)."),
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True),
+        click.option("--address", default=None, help="Ray cluster address (executor ray; default: start a local Ray)."),
+        click.option("--shard", default=None, help="INDEX/COUNT: run one deterministic slice (or 'auto': from SLURM/JOB_COMPLETION_INDEX env)."),
+        click.option("--device", type=click.Choice(["cpu", "cuda", "optix"]), default="cpu", show_default=True, help="Cycles device."),
+        click.option("--threads", type=click.IntRange(0), default=0, show_default=True,
+                     help="Cycles threads per worker (0 = the machine's cores shared among the workers)."),
+        click.option("--job-timeout", type=click.FloatRange(min=1), default=900, show_default=True, help="Seconds per render request before the worker is killed."),
+        click.option("--retries", type=click.IntRange(0), default=1, show_default=True, help="Retries of a job whose worker crashed or timed out."),
+        click.option("--recycle-jobs", type=click.IntRange(1), default=100, show_default=True, help="Restart a worker after this many jobs."),
+        click.option("--recycle-mb", type=click.FloatRange(min=100), default=3000, show_default=True, help="Restart a worker above this RSS (MB)."),
+        WORKER_CMD,
+        click.option("--finalize-only", is_flag=True, help="Only rebuild index.jsonl, splits and counts (after all shards)."),
+        click.option("--dry-run", is_flag=True, help="Print the plan (JSON) and exit."),
+        click.option("--specs", is_flag=True, help="With --dry-run: print every spec the jobs render (JSON lines; meshes in OUT/.specs/)."),
+        click.option("--job", "job_patterns", multiple=True, metavar="PATTERN", help="With --dry-run: only jobs whose id matches (glob)."),
+        QUIET,
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def worker_options(worker_cmd=None, job_timeout=900, recycle_jobs=100, recycle_mb=3000, retries=1, device="cpu", threads=0):
+    import shlex
+
+    from datagen.executors import WorkerOptions
+    from datagen.spec import RenderRuntime
+
+    return WorkerOptions(cmd=tuple(shlex.split(worker_cmd)) if worker_cmd else None, job_timeout=job_timeout,
+                         recycle_jobs=recycle_jobs, recycle_mb=recycle_mb, retries=retries,
+                         runtime=RenderRuntime(device, threads))
+
+
+def print_dry_run(runner, shard, specs: bool, patterns) -> None:
+    """Print the plan (or, with ``specs``, every spec of the planned jobs) of ``runner``."""
+    import fnmatch
+    import json
+
+    from datagen.errors import Refused
+    from datagen.plan import plan_json, shard as take
+    from datagen.shapes.objio import write_obj
+
+    jobs = runner.plan()
+    jobs = take(jobs, *shard) if shard else jobs
+    if patterns:
+        jobs = [j for j in jobs if any(fnmatch.fnmatchcase(j.id, p) for p in patterns)]
+    if not specs:
+        click.echo(plan_json(jobs), nl=False)
+        return
+    store = Path(runner.out) / ".specs"
+    for job in jobs:
+        try:
+            bundles = runner.bundles(job)
+        except Refused as e:
+            click.echo(f"{job.id}: refused: {e}", err=True)
+            continue
+        for b in bundles:
+            for rel, (v, f) in b.meshes.items():  # content-addressed: written once
+                if not (store / rel).is_file():
+                    write_obj(store / rel, v, f)
+            click.echo(json.dumps(b.spec_json(mesh_root=store), sort_keys=True))
+
+
+def run_and_report(runner, *, workers, executor, address, shard, opts, quiet, finalize_only=False) -> None:
+    """``generate_dataset`` + the summary lines; exit code 1 when a job failed."""
+    from datagen.errors import DatagenError
+    from datagen.generate import generate_dataset
+
+    try:
+        summary, counts = generate_dataset(runner, workers=workers, executor=executor, address=address, shard=shard,
+                                           opts=opts, progress=not quiet, finalize_only=finalize_only)
+    except DatagenError as e:
+        raise click.ClickException(str(e)) from None
+    if summary is not None:
+        click.echo(summary.line("jobs", outputs="samples written"))
+    if runner.bad_donors:
+        click.echo(f"donor shapes skipped (unreadable): {', '.join(sorted(runner.bad_donors))}")
+    if counts is None:
+        click.echo(f"shard {shard[0]}/{shard[1]} finished; after all shards run the same command with --finalize-only")
+    print_counts(counts)
+    if summary is not None and summary.failed:
+        sys.exit(1)
 
 
 @click.command("generate")
@@ -71,65 +177,33 @@ def config_options(f):
 @click.option("--shapes", "library", type=click.Path(file_okay=False, exists=True), required=True, help="Shape library folder.")
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Dataset root (created; rerun = resume).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Run seed.")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Render worker processes (or Ray actors).")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
-@click.option("--address", default=None, help="Ray cluster address (executor ray; default: start a local Ray).")
-@click.option("--shard", default=None, help="INDEX/COUNT: run one deterministic slice (or 'auto': from SLURM/JOB_COMPLETION_INDEX env).")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "optix"]), default="cpu", show_default=True, help="Cycles device.")
 @click.option("--limit-shapes", type=click.IntRange(1), default=None, help="Use only the first N shapes (sorted ids).")
-@click.option("--job-timeout", type=click.FloatRange(min=1), default=900, show_default=True, help="Seconds per render request before the worker is killed.")
-@click.option("--retries", type=click.IntRange(0), default=1, show_default=True, help="Retries of a job whose worker crashed or timed out.")
-@click.option("--recycle-jobs", type=click.IntRange(1), default=100, show_default=True, help="Restart a worker after this many jobs.")
-@click.option("--recycle-mb", type=click.FloatRange(min=100), default=3000, show_default=True, help="Restart a worker above this RSS (MB).")
-@click.option("--worker-cmd", default=None, hidden=True, help="Worker command line (tests).")
-@click.option("--finalize-only", is_flag=True, help="Only rebuild index.jsonl, splits and counts (after all shards).")
-@click.option("--dry-run", is_flag=True, help="Print the plan (JSON) and exit.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, library, out, seed,
-             workers, executor, address, shard, device, limit_shapes, job_timeout, retries, recycle_jobs, recycle_mb,
-             worker_cmd, finalize_only, dry_run, quiet):
+@run_options
+def generate(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets, library, out, seed,
+             limit_shapes, workers, executor, address, shard, device, threads, job_timeout, retries, recycle_jobs,
+             recycle_mb, worker_cmd, finalize_only, dry_run, specs, job_patterns, quiet):
     """Render a Looking3D-style dataset (format v1) from a shape library.
 
     Example: datagen generate --preset brokenchairs --shapes shapes/ --out ds/ --seed 0 --workers 2
     """
-    import shlex
-
     from datagen.errors import DatagenError
-    from datagen.executors import WorkerOptions
-    from datagen.pipeline import generate_dataset
+    from datagen.jobs.looking3d import Looking3DRunner
     from datagen.plan import parse_shard
 
-    cfg = _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob))
+    cfg = _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets))
     try:
         sh = parse_shard(shard)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--shard") from None
-    if dry_run:
-        from datagen.plan import plan, plan_json, shard as take
-        from datagen.shapes.library import list_shapes
-
-        ids = sorted(p.name for p in list_shapes(library))[:limit_shapes]
-        jobs = plan(cfg, ids, seed)
-        click.echo(plan_json(take(jobs, *sh) if sh else jobs), nl=False)
-        return
-    opts = WorkerOptions(
-        cmd=tuple(shlex.split(worker_cmd)) if worker_cmd else None,
-        job_timeout=job_timeout, recycle_jobs=recycle_jobs, recycle_mb=recycle_mb, retries=retries,
-    )
     try:
-        summary, counts = generate_dataset(
-            cfg, library, out, seed, workers=workers, executor=executor, address=address, shard=sh,
-            limit=limit_shapes, device=device, opts=opts, progress=not quiet, finalize_only=finalize_only,
-        )
+        runner = Looking3DRunner(cfg, library, out, seed, limit=limit_shapes)
+        if dry_run:
+            return print_dry_run(runner, sh, specs, job_patterns)
     except DatagenError as e:
         raise click.ClickException(str(e)) from None
-    if summary is not None:
-        click.echo(summary.line())
-    if counts is None:
-        click.echo(f"shard {sh[0]}/{sh[1]} finished; after all shards run the same command with --finalize-only")
-    _print_counts(counts)
-    if summary is not None and summary.counts["failed"]:
-        sys.exit(1)
+    opts = worker_options(worker_cmd, job_timeout, recycle_jobs, recycle_mb, retries, device, threads)
+    run_and_report(runner, workers=workers, executor=executor, address=address, shard=sh, opts=opts, quiet=quiet,
+                   finalize_only=finalize_only)
 
 
 @click.command("demo")
@@ -137,49 +211,37 @@ def generate(preset_name, config_path, resolution, samples, types, min_visible_p
 @click.option("--shapes", "n_shapes", type=click.IntRange(1), default=6, show_default=True, help="Procedural chairs.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True)
-@click.option("--resolution", type=click.IntRange(16, 1024), default=None, help="Image size (default 96).")
-@click.option("--samples", type=click.IntRange(1, 4096), default=None, help="Cycles samples (default 8).")
-@click.option("--worker-cmd", default=None, hidden=True)
-@click.option("--quiet", is_flag=True)
+@RESOLUTION
+@SAMPLES
+@WORKER_CMD
+@QUIET
 def demo(out, n_shapes, seed, workers, resolution, samples, worker_cmd, quiet):
-    """A small dataset from built-in procedural chairs, in a few minutes on 2 CPU cores.
+    """A small dataset from built-in procedural chairs, in a few minutes on 2 CPU cores (preset demo:
+    96 px, 8 samples unless --resolution / --samples say otherwise).
 
     Example: datagen demo --out demo_ds/
     """
-    import shlex
-
-    from datagen.config import preset
-    from datagen.errors import DatagenError
-    from datagen.executors import WorkerOptions
-    from datagen.pipeline import generate_dataset
+    from datagen.jobs.looking3d import Looking3DRunner
     from datagen.shapes.procedural import generate_library
 
     t0 = time.perf_counter()
     lib = Path(out) / "_shapes"
     s = generate_library("chair", n_shapes, lib, seed=seed, progress=False)
     click.echo(s.line("shapes"))
-    over = {"samples": samples}
-    if resolution is not None:
-        over.update(resolution=resolution, ref_resolution=resolution)
-    cfg = preset("demo", **over)
-    opts = WorkerOptions(cmd=tuple(shlex.split(worker_cmd)) if worker_cmd else None, job_timeout=600)
+    cfg = _config("demo", None, **_overrides(resolution, samples))
+    runner = Looking3DRunner(cfg, lib, out, seed)
+    run = dict(workers=workers, executor="local", address=None, shard=None, quiet=quiet,
+               opts=worker_options(worker_cmd, job_timeout=600))
     try:
-        summary, counts = generate_dataset(cfg, lib, out, seed, workers=workers, opts=opts, progress=not quiet)
-    except DatagenError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(summary.line())
-    _print_counts(counts)
-    try:
+        run_and_report(runner, **run)
+    finally:
         from datagen.dataset.preview import make_preview
-    except ImportError:
-        make_preview = None
-    if make_preview is not None:
-        png = Path(out) / "preview.png"
-        make_preview(out, png)
-        click.echo(f"preview: {png}")
-    click.echo(f"demo dataset in {out} ({time.perf_counter() - t0:.0f} s)")
-    if summary.counts["failed"]:
-        sys.exit(1)
+
+        if (Path(out) / "index.jsonl").is_file():
+            png = Path(out) / "preview.png"
+            make_preview(out, png)
+            click.echo(f"preview: {png}")
+        click.echo(f"demo dataset in {out} ({time.perf_counter() - t0:.0f} s)")
 
 
 @click.command("slurm-script")
@@ -197,7 +259,7 @@ def demo(out, n_shapes, seed, workers, resolution, samples, worker_cmd, quiet):
 @click.option("--gpus", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda", "optix"]), default="cpu", show_default=True)
 @click.option("--setup", default=None, help="Shell line(s) before the run, e.g. 'source .venv/bin/activate'.")
-def slurm_script_cmd(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, library,
+def slurm_script_cmd(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets, library,
                      dataset, seed, array, script_out, cpus, mem, time_limit, partition, gpus, device, setup):
     """Write an sbatch array script: task i runs `datagen generate ... --shard i/N`.
 
@@ -206,7 +268,7 @@ def slurm_script_cmd(preset_name, config_path, resolution, samples, types, min_v
     from datagen.executors.slurm import slurm_script
     from datagen.io import atomic_write_text
 
-    _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob))  # validate now
+    _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets))  # validate now
     args = ["--shapes", os.path.abspath(library), "--out", os.path.abspath(dataset), "--seed", str(seed), "--device", device]
     if config_path:
         args += ["--config", os.path.abspath(config_path)]
@@ -216,6 +278,8 @@ def slurm_script_cmd(preset_name, config_path, resolution, samples, types, min_v
                     ("--min-visible-px", min_visible_px), ("--anomaly-prob", anomaly_prob)):
         if v is not None:
             args += [flag, str(v)]
+    for s in sets:
+        args += ["--set", s]
     args.append("--quiet")
     text = slurm_script(args, array, cpus=cpus, mem=mem, time=time_limit, partition=partition, gpus=gpus, setup=setup)
     atomic_write_text(script_out, text)

@@ -1,11 +1,14 @@
 """``datagen train cmt|query-only`` and ``datagen evaluate``: thin wrappers over trainer.fit / trainer.evaluate.
 
-torch is imported only when a command runs, so ``datagen --help`` works without it.
+The one training command line: ``torchrun`` launches it too for DDP
+(``torchrun --nproc-per-node 4 -m datagen.cli train cmt ...``). torch is imported only when a
+command runs, so ``datagen --help`` works without it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -23,7 +26,8 @@ def _common(f):
         click.option("--amp", type=click.Choice(["auto", "bf16", "none"]), default="auto", show_default=True,
                      help="auto = bf16 autocast on CUDA, fp32 on CPU."),
         click.option("--clip", default=1.0, show_default=True, help="Gradient-norm clipping (0 = off)."),
-        click.option("--workers", default=4, show_default=True),
+        click.option("--workers", type=click.IntRange(0), default=None,
+                     help="DataLoader workers (default: the machine's CPUs, at most 4)."),
         click.option("--seed", default=0, show_default=True),
         click.option("--box-head", is_flag=True, help="Add the box-regression head (L1 + GIoU)."),
         click.option("--pretrained", type=click.Path(exists=True, dir_okay=False), default=None, help="Local ResNet-18 weights."),
@@ -31,6 +35,7 @@ def _common(f):
         click.option("--resume", type=click.Path(exists=True), default=None, help="Checkpoint or run folder to resume."),
         click.option("--val-split", default="val", show_default=True, help="'none' to skip validation."),
         click.option("--max-steps", default=0, help="Stop after this many steps (0 = no limit)."),
+        click.option("--log-every", default=10, show_default=True, help="Log the loss every N steps."),
         click.option("--model-arg", multiple=True, metavar="KEY=VALUE", help="Model config field, e.g. width=32."),
         click.option("--no-augment", is_flag=True, help="No flip / random crop (for overfitting checks)."),
         click.option("--no-tensorboard", is_flag=True),
@@ -67,9 +72,15 @@ def _config(model: str, kw: dict, extra_args: dict):
     return TrainConfig(model=model, model_args=model_args, **kw)
 
 
+def _report(result: dict) -> None:
+    """Print the run's summary once (rank 0 under torchrun)."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        click.echo(json.dumps({k: v for k, v in result.items() if k != "val"}))
+
+
 @click.group()
 def train():
-    """Train CMT or the query-only baseline on a dataset (multi-GPU: torchrun -m trainer.fit)."""
+    """Train CMT or the query-only baseline on a dataset (multi-GPU: torchrun --nproc-per-node N -m datagen.cli train ...)."""
 
 
 @train.command("cmt")
@@ -89,7 +100,7 @@ def cmt(no_topk, no_vlfa, no_3dpe, topk, **kw):
         extra["pe3d"] = False
     cfg = _config("cmt", kw, extra)
     cfg.vlfa = not no_vlfa
-    click.echo(json.dumps({k: v for k, v in run(cfg).items() if k != "val"}))
+    _report(run(cfg))
 
 
 @train.command("query-only")
@@ -100,7 +111,7 @@ def query_only(**kw):
 
     cfg = _config("query_only", kw, {})
     cfg.views = cfg.eval_views = 0
-    click.echo(json.dumps({k: v for k, v in run(cfg).items() if k != "val"}))
+    _report(run(cfg))
 
 
 @click.command()
@@ -109,7 +120,7 @@ def query_only(**kw):
 @click.option("--split", default="test", show_default=True)
 @click.option("--views", default=20, show_default=True, help="Reference views (the first N regular ones).")
 @click.option("--batch-size", default=8, show_default=True)
-@click.option("--workers", default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader workers (default: the machine's CPUs, at most 4).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--amp", type=click.Choice(["bf16", "none"]), default="none", show_default=True)
 def evaluate(run, data, split, views, batch_size, workers, device, amp):

@@ -1,6 +1,6 @@
 """Local executor: ``workers`` render worker subprocesses, each driven by one thread of this process.
 
-The threads run the job function (pure Python: shape loading, corruption, masks, writing)
+The threads run the job function (``datagen.jobs``: spec building, masks, writing)
 and send the renders to their own worker. Jobs already done (marker file) are counted as
 skipped without starting any worker, so a resumed run that has nothing left is instant.
 """
@@ -14,39 +14,40 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from datagen.executors import RunSummary, WorkerOptions, pending_jobs, recycle_if_needed, run_with_retries
+from datagen.batch import Summary
+from datagen.executors import WorkerOptions, count, pending_jobs, recycle_if_needed, run_with_retries
 from datagen.executors.worker import DEFAULT_WORKER_CMD, WorkerHandle
 
 
-def run_local(pipeline, jobs, workers: int = 1, opts: WorkerOptions | None = None, progress: bool = True,
-              failures_path=None) -> RunSummary:
-    """Run ``jobs`` (``datagen.plan.Job``) through ``pipeline.run`` on ``workers`` worker subprocesses.
+def run_local(runner, jobs, workers: int = 1, opts: WorkerOptions | None = None, progress: bool = True,
+              failures_path=None) -> Summary:
+    """Run ``jobs`` (``datagen.plan.Job``) through ``runner.run`` on ``workers`` worker subprocesses.
 
-    Returns a ``RunSummary``; failed jobs go to ``failures_path`` (default ``<out>/failures.jsonl``).
+    Returns the ``datagen.batch.Summary``; failed jobs go to ``failures_path`` (default ``<out>/failures.jsonl``).
     """
     opts = opts or WorkerOptions()
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     t0 = time.perf_counter()
-    summary = RunSummary()
-    todo = pending_jobs(pipeline, jobs, summary)
+    summary = Summary()
+    todo = pending_jobs(runner, jobs, summary)
     bar = tqdm(total=len(jobs), initial=summary.counts["skipped"], desc="jobs", unit="job", disable=not progress)
     q: queue.Queue = queue.Queue()
     for job in todo:
         q.put(job)
     results: queue.Queue = queue.Queue()
     cmd = tuple(opts.cmd) if opts.cmd else DEFAULT_WORKER_CMD
-    log_dir = Path(pipeline.out) / "logs"
+    log_dir = Path(runner.out) / "logs"
 
     def slot(k: int) -> None:
-        handle = WorkerHandle(cmd, timeout=opts.job_timeout, log=log_dir / f"worker-{k}.log")
+        handle = WorkerHandle(cmd, timeout=opts.job_timeout, log=log_dir / f"worker-{k}.log", runtime=opts.runtime)
         try:
             while True:
                 try:
                     job = q.get_nowait()
                 except queue.Empty:
                     return
-                out = run_with_retries(pipeline, job, handle, opts.retries)
+                out = run_with_retries(runner, job, handle, opts.retries)
                 if handle.alive:
                     recycle_if_needed(handle, opts)
                 results.put(out)
@@ -59,7 +60,7 @@ def run_local(pipeline, jobs, workers: int = 1, opts: WorkerOptions | None = Non
     try:
         for _ in range(len(todo)):
             out = results.get()
-            summary.add(out)
+            count(summary, out)
             bar.update(1)
             c = summary.counts
             bar.set_postfix(done=c["done"], refused=c["refused"], dropped=c["dropped"], failed=c["failed"], refresh=False)
@@ -67,6 +68,6 @@ def run_local(pipeline, jobs, workers: int = 1, opts: WorkerOptions | None = Non
         bar.close()
     for t in threads:
         t.join()
-    summary.write_failures(failures_path or Path(pipeline.out) / "failures.jsonl")
+    summary.write_lists(failures_path or Path(runner.out) / "failures.jsonl")
     summary.seconds = time.perf_counter() - t0
     return summary

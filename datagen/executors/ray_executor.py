@@ -1,6 +1,6 @@
 """Ray executor: ``workers`` Ray actors, each owning one render worker subprocess.
 
-Each actor rebuilds the ``Pipeline`` from its plain arguments (``Pipeline.args()``), so the
+Each actor rebuilds the runner from its plain arguments (``Runner.args()``), so the
 same job function runs on any node of a Ray cluster that sees the shape library and the
 dataset root (a shared file system). ``ray`` is imported only here, when this executor is used.
 """
@@ -13,7 +13,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from datagen.errors import DatagenError
-from datagen.executors import RunSummary, WorkerOptions, pending_jobs, recycle_if_needed, run_with_retries
+from datagen.batch import Summary
+from datagen.executors import WorkerOptions, count, pending_jobs, recycle_if_needed, run_with_retries
 
 
 def _import_ray():
@@ -27,20 +28,20 @@ def _import_ray():
 class _Actor:
     """Body of the Ray actor (kept a plain class so it is testable without Ray)."""
 
-    def __init__(self, pipeline_args: dict, opts: WorkerOptions, slot: int):
+    def __init__(self, runner_args: dict, opts: WorkerOptions, slot: int):
         from datagen.executors.worker import DEFAULT_WORKER_CMD, WorkerHandle
-        from datagen.pipeline import Pipeline
+        from datagen.jobs import runner_from_args
 
-        self.pipeline = Pipeline.from_args(pipeline_args)
+        self.runner = runner_from_args(runner_args)
         self.opts = opts
         cmd = tuple(opts.cmd) if opts.cmd else DEFAULT_WORKER_CMD
-        log = Path(self.pipeline.out) / "logs" / f"ray-worker-{slot}.log"
-        self.handle = WorkerHandle(cmd, timeout=opts.job_timeout, log=log)
+        log = Path(self.runner.out) / "logs" / f"ray-worker-{slot}.log"
+        self.handle = WorkerHandle(cmd, timeout=opts.job_timeout, log=log, runtime=opts.runtime)
 
     def run(self, job_json: dict) -> dict:
         from datagen.plan import Job
 
-        out = run_with_retries(self.pipeline, Job.from_json(job_json), self.handle, self.opts.retries)
+        out = run_with_retries(self.runner, Job.from_json(job_json), self.handle, self.opts.retries)
         if self.handle.alive:
             recycle_if_needed(self.handle, self.opts)
         return out
@@ -50,8 +51,8 @@ class _Actor:
         return True
 
 
-def run_ray(pipeline, jobs, workers: int = 2, opts: WorkerOptions | None = None, address: str | None = None,
-            progress: bool = True, failures_path=None, init_kwargs: dict | None = None) -> RunSummary:
+def run_ray(runner, jobs, workers: int = 2, opts: WorkerOptions | None = None, address: str | None = None,
+            progress: bool = True, failures_path=None, init_kwargs: dict | None = None) -> Summary:
     """Run ``jobs`` on ``workers`` Ray actors (``ray.init(address)`` unless Ray is already initialized).
 
     ``init_kwargs`` go to ``ray.init`` (e.g. ``num_cpus`` for a local test). Each actor reserves 1 CPU.
@@ -61,12 +62,12 @@ def run_ray(pipeline, jobs, workers: int = 2, opts: WorkerOptions | None = None,
     t0 = time.perf_counter()
     if not ray.is_initialized():
         ray.init(address=address, **(init_kwargs or {"include_dashboard": False, "log_to_driver": False}))
-    summary = RunSummary()
-    todo = pending_jobs(pipeline, jobs, summary)
+    summary = Summary()
+    todo = pending_jobs(runner, jobs, summary)
     bar = tqdm(total=len(jobs), initial=summary.counts["skipped"], desc="jobs", unit="job", disable=not progress)
     if todo:
         Actor = ray.remote(num_cpus=1)(_Actor)
-        actors = [Actor.remote(pipeline.args(), opts, k) for k in range(min(workers, len(todo)))]
+        actors = [Actor.remote(runner.args(), opts, k) for k in range(min(workers, len(todo)))]
         pending = {}
         queue = list(todo)
         for a in actors:
@@ -81,9 +82,9 @@ def run_ray(pipeline, jobs, workers: int = 2, opts: WorkerOptions | None = None,
                 out = ray.get(ref)
             except Exception as e:  # noqa: BLE001 - an actor died: the job fails, the run goes on
                 out = {"job": job.id, "status": "failed", "error": f"ray: {type(e).__name__}: {e}"}
-                actor = Actor.remote(pipeline.args(), opts, len(actors))
+                actor = Actor.remote(runner.args(), opts, len(actors))
                 actors.append(actor)
-            summary.add(out)
+            count(summary, out)
             bar.update(1)
             if queue:
                 nxt = queue.pop(0)
@@ -95,6 +96,6 @@ def run_ray(pipeline, jobs, workers: int = 2, opts: WorkerOptions | None = None,
                 pass
             ray.kill(a)
     bar.close()
-    summary.write_failures(failures_path or Path(pipeline.out) / "failures.jsonl")
+    summary.write_lists(failures_path or Path(runner.out) / "failures.jsonl")
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from datagen.errors import DatagenError
+from datagen.spec import RenderRuntime
 
 DEFAULT_WORKER_CMD = (sys.executable, "-m", "blender_scripts.worker")
 
@@ -27,10 +28,13 @@ class WorkerCrashed(DatagenError):
 
 
 class WorkerHandle:
-    """cmd : worker command line. timeout : seconds per render request. log : file for the worker's stderr."""
+    """cmd : worker command line. timeout : seconds per render request. log : file for the worker's stderr.
+    runtime : device and threads sent with every render request."""
 
-    def __init__(self, cmd=DEFAULT_WORKER_CMD, timeout: float = 900.0, log: str | os.PathLike | None = None, env=None):
+    def __init__(self, cmd=DEFAULT_WORKER_CMD, timeout: float = 900.0, log: str | os.PathLike | None = None, env=None,
+                 runtime: RenderRuntime = RenderRuntime()):
         self.cmd = list(cmd)
+        self.runtime = runtime
         self.timeout = float(timeout)
         self.log = None if log is None else Path(log)
         self.env = env
@@ -134,7 +138,8 @@ class WorkerHandle:
 
     def render(self, spec_path: str, out_dir: str) -> dict:
         """Render one spec: the worker's answer dict (``ok`` true or false); raises ``WorkerCrashed``."""
-        return self.request({"spec": str(spec_path), "out": str(out_dir)})
+        return self.request({"spec": str(spec_path), "out": str(out_dir), "device": self.runtime.device,
+                             "threads": self.runtime.threads})
 
     def __enter__(self):
         return self

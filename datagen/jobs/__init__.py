@@ -1,0 +1,250 @@
+"""Running jobs: build a job's specs (``datagen.scenes``), render them through a renderer, read the
+files back, post-process (masks, boxes, labels) and write the dataset (``datagen.dataset``).
+
+``Runner`` holds what every job of a run shares (the dataset writer, the shape library with a
+cache, the material library) and does one job at a time: ``run(job, renderer) -> JobResult``.
+A renderer is anything with ``render(spec_path, out_dir) -> answer`` (the worker protocol's
+answer dict: ``{"ok": true, "views": [...]}`` or ``{"ok": false, "error": ...}``), so the job
+code is pure Python and any executor (thread + Blender subprocess, Ray actor, Slurm task)
+can call it. One subclass per kind of data: ``looking3d.Looking3DRunner``.
+
+Resume: after all its outputs a job writes ``<out>/jobs/<job id>.done`` (JSON: status,
+samples written, views dropped); a job with that marker is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from datagen.batch import DONE, DROPPED, REFUSED, SKIPPED
+from datagen.config import GenConfig
+from datagen.dataset.writer import DatasetWriter
+from datagen.errors import InputError, RenderFailed
+from datagen.io import atomic_write_json
+from datagen.plan import Job
+from datagen.scenes.bundle import SceneBundle
+from datagen.seeding import rng_for
+from datagen.shapes.library import list_shapes, read_shape
+from datagen.shapes.model import Shape
+from datagen.spec import Material, view_name
+
+JOBS_DIR = "jobs"
+__all__ = ["DONE", "SKIPPED", "REFUSED", "DROPPED", "JobResult", "Runner", "read_views", "runner_from_args"]
+
+
+@dataclass
+class JobResult:
+    """status : done | skipped | refused | dropped (``datagen.batch.STATUSES``). samples : sample ids
+    written (or the shape / scene id). dropped : view ids not kept. reason : for refused / dropped."""
+
+    job_id: str
+    status: str
+    samples: list = field(default_factory=list)
+    dropped: list = field(default_factory=list)
+    reason: str | None = None
+    seconds: float = 0.0
+    anomaly: dict | None = None  # anomaly jobs: type, part, label of the corruption applied
+
+    def to_json(self) -> dict:
+        return {"job": self.job_id, "status": self.status, "samples": list(self.samples),
+                "dropped": list(self.dropped), "reason": self.reason, "anomaly": self.anomaly}
+
+
+def load_image(path: Path) -> np.ndarray:
+    """PNG -> uint8 (H, W[, C]) or uint16 (H, W) for 16-bit images."""
+    with Image.open(path) as img:
+        if img.mode in ("I;16", "I;16B", "I;16L"):
+            return np.asarray(img, dtype=np.uint16)
+        if img.mode == "I":
+            return np.asarray(img).astype(np.uint16)
+        return np.asarray(img)
+
+
+def read_views(out_dir: Path, n: int, passes) -> list[dict]:
+    """The files a render wrote: ``[{"rgb": uint8 array, "depth": (H, W) float32 metres, "index": (H, W) uint16}]``."""
+    views = []
+    for c in range(n):
+        stem = view_name(c)
+        v = {}
+        try:
+            if "rgb" in passes:
+                v["rgb"] = load_image(out_dir / f"{stem}.png")
+            if "depth" in passes:
+                v["depth"] = np.load(out_dir / f"{stem}_depth.npy", allow_pickle=False).astype(np.float32)
+            if "index" in passes:
+                v["index"] = load_image(out_dir / f"{stem}_index.png").astype(np.uint16)
+        except (OSError, ValueError) as e:
+            raise RenderFailed(f"{out_dir}: render output of view {c} missing or unreadable: {e}") from None
+        views.append(v)
+    return views
+
+
+class Runner:
+    """Shared state of a run and the job function (``run``); subclasses implement ``handle`` and ``plan``.
+
+    config : GenConfig. library : shape library folder. out : dataset root. seed : run seed.
+    shape_ids : the run's shapes (default: all of the library, sorted; ``limit`` keeps the first N).
+    """
+
+    kind = "base"
+    config_class = GenConfig
+
+    def __init__(self, config: GenConfig, library: str | os.PathLike, out: str | os.PathLike, seed: int,
+                 shape_ids: list[str] | None = None, limit: int | None = None, shape_cache: int = 64):
+        self.config = config
+        self.library = Path(library)
+        self.out = Path(out)
+        self.seed = int(seed)
+        if shape_ids is None:
+            shape_ids = [p.name for p in list_shapes(self.library)]
+        shape_ids = sorted(shape_ids)[:limit]
+        if not shape_ids:
+            raise InputError(self.library, "no shapes found (a shape folder holds parts.json)")
+        self.shape_ids = shape_ids
+        self._writer: DatasetWriter | None = None
+        self._cache: OrderedDict[str, Shape] = OrderedDict()
+        self._cache_size = shape_cache
+        self._lock = threading.Lock()
+        self._materials = None
+        self.bad_donors: dict[str, str] = {}
+
+    @property
+    def writer(self) -> DatasetWriter:
+        """The dataset writer, opened on first use (a dry run that only builds specs writes nothing)."""
+        if self._writer is None:
+            self._writer = DatasetWriter(self.out, self.config.to_json(), self.seed)
+        return self._writer
+
+    # --- rebuilding in another process (Ray actors) -----------------------------------------
+    def args(self) -> dict:
+        """Plain, picklable arguments that rebuild this runner in another process (``runner_from_args``)."""
+        return {"kind": self.kind, "config": self.config.to_json(), "library": str(self.library.resolve()),
+                "out": str(self.out.resolve()), "seed": self.seed, "shape_ids": list(self.shape_ids)}
+
+    # --- what a subclass provides --------------------------------------------------------------
+    def plan(self) -> list[Job]:
+        raise NotImplementedError
+
+    def splits(self) -> dict[str, list]:
+        raise NotImplementedError
+
+    def handle(self, job: Job, renderer, tmp: Path) -> JobResult:
+        raise NotImplementedError
+
+    def bundles(self, job: Job) -> list[SceneBundle]:
+        """Every spec ``job`` may render, built without rendering (``--dry-run --specs``); may raise ``Refused``."""
+        raise NotImplementedError
+
+    # --- shared resources -------------------------------------------------------------------
+    def write_splits(self) -> None:
+        self.writer.write_splits(self.splits())
+
+    def load_shape(self, shape_id: str) -> Shape:
+        with self._lock:
+            if shape_id in self._cache:
+                self._cache.move_to_end(shape_id)
+                return self._cache[shape_id]
+        shape = read_shape(self.library / shape_id)
+        with self._lock:
+            self._cache[shape_id] = shape
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return shape
+
+    def donors(self, shape_id: str):
+        """``label -> [(shape_id, Part)]`` over a seeded subset (``donor_pool``) of the other shapes,
+        loaded lazily. A donor that fails to load is skipped (and reported once on stderr)."""
+        others = [s for s in self.shape_ids if s != shape_id]
+        pick = rng_for(self.seed, "donors", shape_id).permutation(len(others))[: self.config.donor_pool]
+        pool = sorted(others[i] for i in pick)
+
+        def loaded():
+            for sid in pool:
+                try:
+                    yield self.load_shape(sid)
+                except InputError as e:
+                    with self._lock:
+                        new = sid not in self.bad_donors
+                        self.bad_donors[sid] = str(e)
+                    if new:
+                        print(f"warning: donor shape {sid} skipped: {e}", file=sys.stderr)
+
+        return lambda label: [(s.id, p) for s in loaded() for p in s.parts if p.label == label]
+
+    def material_library(self) -> list[Material]:
+        if self._materials is None:
+            try:
+                from materials.presets import builtin_library
+            except ImportError:
+                self._materials = [Material("gray", "flat")]
+            else:
+                self._materials = builtin_library(self.config.n_materials, self.config.material_seed)
+        return self._materials
+
+    # --- resume ----------------------------------------------------------------------------
+    def marker_path(self, job: Job) -> Path:
+        return self.out / JOBS_DIR / f"{job.id}.done"
+
+    def is_done(self, job: Job) -> bool:
+        return self.marker_path(job).is_file()
+
+    # --- the job function ------------------------------------------------------------------
+    def run(self, job: Job, renderer) -> JobResult:
+        """Do ``job`` with ``renderer`` (``.render(spec_path, out_dir) -> answer dict``); skip it if done."""
+        t0 = time.perf_counter()
+        if self.is_done(job):
+            return JobResult(job.id, SKIPPED)
+        work = self.out / ".work"
+        work.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=job.id.replace("/", "__") + ".", dir=work))
+        try:
+            result = self.handle(job, renderer, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        result.seconds = round(time.perf_counter() - t0, 3)
+        atomic_write_json(self.marker_path(job), dict(result.to_json(), seed=job.seed, split=job.split))
+        return result
+
+    def render(self, bundle: SceneBundle, renderer, tmp: Path) -> list[dict]:
+        """Write ``bundle`` into ``tmp``, render it, read the views back (``read_views``)."""
+        spec_path = bundle.write(tmp)
+        out_dir = tmp / f"{bundle.tag}_out"
+        answer = renderer.render(str(spec_path), str(out_dir))
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            err = answer.get("error") if isinstance(answer, dict) else answer
+            raise RenderFailed(f"render of {bundle.tag} failed: {err}")
+        return read_views(out_dir, len(bundle.spec.cameras), bundle.spec.settings.passes)
+
+    def finalize(self) -> dict:
+        """Write splits.json, rebuild index.jsonl and the counts in dataset.json."""
+        self.write_splits()
+        return self.writer.finalize()
+
+
+#: kind -> "module:class" of its runner (imported when used).
+RUNNERS = {"looking3d": "datagen.jobs.looking3d:Looking3DRunner"}
+
+
+def runner_class(kind: str):
+    if kind not in RUNNERS:
+        raise ValueError(f"unknown kind of data {kind!r}; expected one of {', '.join(RUNNERS)}")
+    module, name = RUNNERS[kind].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def runner_from_args(d: dict) -> Runner:
+    """Rebuild a runner from ``Runner.args()`` (in a Ray actor, for example)."""
+    cls = runner_class(d["kind"])
+    return cls(cls.config_class.from_json(d["config"]), d["library"], d["out"], d["seed"], shape_ids=d["shape_ids"])
