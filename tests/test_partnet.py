@@ -95,9 +95,16 @@ def test_leaf_level(chair):
     assert [p.name for p in s.parts] == ["back_surface_0", "seat_surface_0", "leg_0", "leg_1", "leg_2", "leg_3", "chair_arm_0"]
     assert s.part("leg_2").path == "chair/chair_base/regular_leg_base/leg"
     assert s.part("back_surface_0").path == "chair/chair_back/back_surface"
-    # the seat leaf owns two OBJs: concatenated (2 boxes x 8 vertices, 2 x 12 triangles)
+    # the seat leaf owns two OBJs, two boxes touching at x = 0: concatenated (2 x 8 vertices,
+    # 2 x 12 triangles); cleaning welds the 4 shared corners and drops the two-sided wall
+    # between the boxes (2 triangles each side): one closed 12-vertex, 20-triangle solid
+    raw = load_partnet(chair, level="leaf", clean=False).part("seat_surface_0")
+    assert raw.vertices.shape == (16, 3) and raw.faces.shape == (24, 3)
     seat = s.part("seat_surface_0")
-    assert seat.vertices.shape == (16, 3) and seat.faces.shape == (24, 3)
+    assert seat.vertices.shape == (12, 3) and seat.faces.shape == (20, 3)
+    assert seat.mesh().is_watertight and seat.mesh().volume > 0
+    rep = s.meta["clean"]["parts"]["seat_surface_0"]
+    assert (rep["welded"], rep["two_sided"], rep["internal_walls"]) == (4, 2, 4)
     assert s.meta["model_cat"] == "Chair" and s.meta["partnet_level"] == "leaf"
 
 
@@ -127,7 +134,8 @@ def test_depth_levels(chair):
     s2 = load_partnet(chair, level="2")
     # chair_arm is a leaf at depth 1: it stays as it is
     assert [p.label for p in s2.parts] == ["back_surface", "seat_surface", "regular_leg_base", "chair_arm"]
-    assert load_partnet(chair, level=0).parts[0].faces.shape == (8 * 12, 3)
+    assert load_partnet(chair, level=0, clean=False).parts[0].faces.shape == (8 * 12, 3)
+    assert load_partnet(chair, level=0).parts[0].faces.shape == (8 * 12 - 4, 3)  # the seat's inner wall
     # deeper than the tree = leaves
     assert len(load_partnet(chair, level=9).parts) == 7
     # same geometry whatever the level

@@ -30,7 +30,7 @@ def test_partnet_import_with_splits_and_resume(tmp_path):
     out = tmp_path / "shapes"
     r = run("partnet", root, "--category", "Chair", "--level", "1", "--out", out, "--splits", sp)
     assert r.exit_code == 0, r.output
-    assert "shapes: done 2, skipped 0, failed 1" in r.output
+    assert "shapes: done 2, skipped 0, refused 0, dropped 0, failed 1" in r.output
     assert "104" in r.output and "bad JSON" in r.output
     assert [p.name for p in list_shapes(out)] == ["101", "102"]
     s = read_shape(out / "101")
@@ -41,7 +41,7 @@ def test_partnet_import_with_splits_and_resume(tmp_path):
     assert json.loads((out / "splits.json").read_text()) == {"train": ["101"], "val": ["102"], "test": []}
     # resume: the same command skips what is there
     r = run("partnet", root, "--category", "chair", "--level", "1", "--out", out)
-    assert r.exit_code == 0 and "done 0, skipped 2, failed 1" in r.output
+    assert r.exit_code == 0 and "done 0, skipped 2, refused 0, dropped 0, failed 1" in r.output
 
 
 def test_partnet_limit_and_bad_root(tmp_path):
@@ -69,7 +69,7 @@ def test_abc_import(tmp_path):
     out = tmp_path / "shapes"
     r = run("abc", root, "--out", out, "--max-parts", "1")
     assert r.exit_code == 0, r.output
-    assert "done 2, skipped 0, failed 1" in r.output and "face index out of range" in r.output
+    assert "done 2, skipped 0, refused 0, dropped 0, failed 1" in r.output and "face index out of range" in r.output
     s = read_shape(out / "00000001")
     assert s.source == "abc" and s.category == "mechanical" and len(s.parts) == 1
     assert run("abc", tmp_path / "missing", "--out", out).exit_code != 0
@@ -88,7 +88,7 @@ def test_mesh_import(tmp_path):
     out = tmp_path / "shapes"
     r = run("mesh", a, b, c, "--category", "thing", "--up", "y", "--out", out)
     assert r.exit_code == 0, r.output
-    assert "done 2, skipped 0, failed 1" in r.output and "unknown mesh file type" in r.output
+    assert "done 2, skipped 0, refused 0, dropped 0, failed 1" in r.output and "unknown mesh file type" in r.output
     assert [p.name for p in list_shapes(out)] == ["chair_glb", "chair_obj"]  # same stem: suffix added
     s = read_shape(out / "chair_glb")
     assert sorted(p.label for p in s.parts) == ["body", "lid"] and s.category == "thing"

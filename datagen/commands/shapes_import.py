@@ -1,4 +1,10 @@
-"""``datagen shapes import``: PartNet, ABC or plain mesh files -> a shape library.
+"""``datagen shapes import``: PartNet, PartNet-Mobility, ABC or plain mesh files -> a shape library.
+
+Every importer cleans each part by default (``datagen.shapes.clean``: weld vertices, drop
+degenerate, duplicate and two-sided faces, consistent winding, closed parts outward; the
+report per part goes to parts.json); ``--no-clean`` keeps the meshes as they are.
+``import partnet`` also recognizes PartNet-Mobility folders (``mobility_v2.json``,
+``textured_objs/``); ``import partnet-mobility`` is the same with ``--level link``.
 
 Each command loads every item with ``run_batch`` (progress bar, ``failures.jsonl`` in
 ``--out``, a one-line summary), writes each shape with ``write_shape`` (atomic) and
@@ -53,9 +59,11 @@ def import_group():
 @click.option("--splits", "splits_dir", default=None, type=click.Path(path_type=Path), help="Folder with <Category>.{train,val,test}.json.")
 @click.option("--max-faces", type=int, default=None, help="Refuse shapes with more faces.")
 @click.option("--limit", type=int, default=None, help="Import at most N annotations (first by name).")
+@click.option("--clean/--no-clean", default=True, show_default=True, help="Clean part meshes (weld, drop degenerate/duplicate/two-sided faces, fix winding).")
 @click.option("--progress/--no-progress", default=True)
-def partnet_cmd(root, out, category, level, splits_dir, max_faces, limit, progress):
-    """Import PartNet annotations from ROOT (data_v0/ or one <anno_id>/ folder)."""
+def partnet_cmd(root, out, category, level, splits_dir, max_faces, limit, clean, progress):
+    """Import PartNet annotations from ROOT (data_v0/ or one <anno_id>/ folder; PartNet-Mobility
+    model folders are recognized and read from textured_objs/)."""
     from datagen.shapes.partnet import parse_level, list_partnet, load_partnet, partnet_shape_id, read_partnet_splits
 
     _need_dir(root, "PartNet root folder")
@@ -77,7 +85,7 @@ def partnet_cmd(root, out, category, level, splits_dir, max_faces, limit, progre
     out.mkdir(parents=True, exist_ok=True)
 
     def one(folder: Path) -> str:
-        return _write_new(out, partnet_shape_id(folder), lambda: load_partnet(folder, level=lvl, max_faces=max_faces))
+        return _write_new(out, partnet_shape_id(folder), lambda: load_partnet(folder, level=lvl, max_faces=max_faces, clean=clean))
 
     summary = run_batch(folders, one, desc="partnet", failures_path=out / "failures.jsonl", progress=progress)
     _report(summary, "shapes")
@@ -86,6 +94,41 @@ def partnet_cmd(root, out, category, level, splits_dir, max_faces, limit, progre
         result = {k: [i for i in ids if i in present] for k, ids in splits.items()}
         atomic_write_json(out / "splits.json", result)
         click.echo("splits.json: " + ", ".join(f"{k} {len(v)}" for k, v in result.items()))
+
+
+@import_group.command("partnet-mobility")
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Shape library folder to write.")
+@click.option("--category", default=None, help="Keep models whose meta.json model_cat matches (any case), e.g. StorageFurniture.")
+@click.option("--level", default="leaf", show_default=True, help="leaf | link (one part per mobility link) | a depth of result.json.")
+@click.option("--max-faces", type=int, default=None, help="Refuse shapes with more faces.")
+@click.option("--limit", type=int, default=None, help="Import at most N models (first by name).")
+@click.option("--clean/--no-clean", default=True, show_default=True, help="Clean part meshes (weld, drop degenerate/duplicate/two-sided faces, fix winding).")
+@click.option("--progress/--no-progress", default=True)
+def partnet_mobility_cmd(root, out, category, level, max_faces, limit, clean, progress):
+    """Import PartNet-Mobility models from ROOT (dataset/ of <model_id>/ folders, or one of them)."""
+    from datagen.shapes.partnet import list_partnet, parse_level, partnet_shape_id
+    from datagen.shapes.partnet_mobility import load_partnet_mobility
+
+    _need_dir(root, "PartNet-Mobility root folder")
+    lvl = level
+    if level != "link":
+        try:
+            lvl = parse_level(level)
+        except ValueError as e:
+            raise click.BadParameter(f"{e} (or 'link')", param_hint="--level") from None
+    folders = list_partnet(root, category)
+    if limit is not None:
+        folders = folders[: max(limit, 0)]
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(folder: Path) -> str:
+        return _write_new(
+            out, partnet_shape_id(folder), lambda: load_partnet_mobility(folder, level=lvl, max_faces=max_faces, clean=clean)
+        )
+
+    summary = run_batch(folders, one, desc="partnet-mobility", failures_path=out / "failures.jsonl", progress=progress)
+    _report(summary, "shapes")
 
 
 @import_group.command("abc")
@@ -99,9 +142,11 @@ def partnet_cmd(root, out, category, level, splits_dir, max_faces, limit, progre
 @click.option("--category", default="mechanical", show_default=True)
 @click.option("--max-faces", type=int, default=None, help="Refuse meshes with more faces.")
 @click.option("--limit", type=int, default=None, help="Import at most N models (first by name).")
+@click.option("--clean/--no-clean", default=True, show_default=True, help="Clean part meshes (weld, drop degenerate/duplicate/two-sided faces, fix winding).")
 @click.option("--progress/--no-progress", default=True)
-def abc_cmd(root, out, parts, features_root, max_parts, min_faces, min_area_frac, category, max_faces, limit, progress):
-    """Import ABC models from ROOT (a folder of <8-digit id>/ folders, or one of them)."""
+def abc_cmd(root, out, parts, features_root, max_parts, min_faces, min_area_frac, category, max_faces, limit, clean, progress):
+    """Import ABC models from ROOT (a folder of <8-digit id>/ folders, or one of them). A folder
+    with only the STL of a model (the ABC stl chunks) is read too (components as parts)."""
     from datagen.shapes.abc import list_abc, load_abc
     from datagen.shapes.meshfile import sanitize
 
@@ -126,6 +171,7 @@ def abc_cmd(root, out, parts, features_root, max_parts, min_faces, min_area_frac
                 max_parts=max_parts,
                 max_faces=max_faces,
                 category=category,
+                clean=clean,
             ),
         )
 
@@ -140,8 +186,9 @@ def abc_cmd(root, out, parts, features_root, max_parts, min_faces, min_area_frac
 @click.option("--up", type=click.Choice(["auto", "x", "y", "z"]), default="auto", show_default=True, help="The files' up axis; auto = y for OBJ/GLB/GLTF, z for PLY/STL/OFF.")
 @click.option("--max-faces", type=int, default=None, help="Refuse meshes with more faces.")
 @click.option("--max-parts", type=int, default=64, show_default=True, help="Components beyond this are merged into one part.")
+@click.option("--clean/--no-clean", default=True, show_default=True, help="Clean part meshes (weld, drop degenerate/duplicate/two-sided faces, fix winding).")
 @click.option("--progress/--no-progress", default=True)
-def mesh_cmd(files, out, category, up, max_faces, max_parts, progress):
+def mesh_cmd(files, out, category, up, max_faces, max_parts, clean, progress):
     """Import mesh FILES (.obj .glb .gltf .ply .stl .off; a folder means the mesh files in it)."""
     from datagen.shapes.meshfile import MESH_SUFFIXES, load_meshfile, sanitize
 
@@ -161,7 +208,9 @@ def mesh_cmd(files, out, category, up, max_faces, max_parts, progress):
     def one(path: Path) -> str:
         sid = id_of[path]
         return _write_new(
-            out, sid, lambda: load_meshfile(path, category=category, up=up, max_faces=max_faces, shape_id=sid, max_parts=max_parts)
+            out,
+            sid,
+            lambda: load_meshfile(path, category=category, up=up, max_faces=max_faces, shape_id=sid, max_parts=max_parts, clean=clean),
         )
 
     summary = run_batch(paths, one, desc="mesh", failures_path=out / "failures.jsonl", progress=progress)

@@ -6,6 +6,13 @@ patches (``type`` and 0-based ``face_indices`` into the OBJ). ABC ships meshes a
 features in separate archives; pass ``features_root`` when the yml lives in
 ``<features_root>/<id>/`` rather than beside the OBJ.
 
+A folder from the ``stl`` chunks holds only an STL of the model (``<id>_<hash>_*.stl``,
+binary or ASCII, one triangle per record, vertices repeated): it is read instead of the OBJ
+(vertices welded) and split into components; the features yml is not used with an STL (its
+face indices refer to the OBJ), so labels follow the geometry rule (3. below) and
+``meta['abc']['mesh']`` says ``stl``. A folder with ABC files but no mesh (only STEP, yml)
+is listed and fails with a message saying so: never skipped in silence.
+
 Parts (``parts=``):
 
 - ``"components"`` (default): one part per connected group of faces (faces sharing a
@@ -32,24 +39,31 @@ Labels (mechanical), the rule:
 3. without a yml, from geometry alone (PCA extents e1 >= e2 >= e3): ``shaft`` when
    e1 > 3 e2, else ``plate`` when e3 < 0.2 e2, else ``block``.
 
-Geometry is normalized with ``normalize(shape, up='z')``.
+Geometry is cleaned per part (``datagen.shapes.clean``: weld, degenerate and duplicate
+faces, consistent winding, closed bodies outward; ``clean=False`` skips it) and normalized
+with ``normalize(shape, up='z')``.
 """
 
 from __future__ import annotations
 
 import heapq
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
 from datagen.errors import InputError
+from datagen.shapes.clean import clean_shape
 from datagen.shapes.meshfile import check_face_limit, face_components, sanitize, submesh, unique_names, weld
 from datagen.shapes.model import Part, Shape
 from datagen.shapes.normalize import normalize
 from datagen.shapes.objio import read_obj
 
 PART_MODES = ("components", "patches")
+MESH_EXTS = (".obj", ".stl")
+# <8-digit id>_<hash>_<type>_<variant>.<ext>: any ABC file marks a model folder
+_ABC_NAME = re.compile(r"^\d+_[0-9a-fA-F]+_[A-Za-z0-9]+_\d+\.[A-Za-z0-9]+$")
 SURFACE_KINDS = {
     "plane": "plate",
     "cone": "taper",
@@ -63,38 +77,64 @@ SURFACE_KINDS = {
 
 
 # --- files -------------------------------------------------------------------------
+def _is_model_dir(folder: Path) -> bool:
+    """A folder with a mesh (.obj/.stl) or any file named like an ABC file."""
+    try:
+        return any(p.is_file() and (p.suffix.lower() in MESH_EXTS or _ABC_NAME.match(p.name)) for p in folder.iterdir())
+    except OSError:
+        return False
+
+
 def list_abc(root: str | os.PathLike) -> list[Path]:
-    """Model folders under ``root`` (sorted): sub-folders holding an ``.obj``; ``root``
-    itself when it holds one."""
+    """Model folders under ``root`` (sorted): sub-folders holding an ``.obj`` or ``.stl``, or
+    any ABC-named file (a folder without a mesh is listed so that loading it says why);
+    ``root`` itself when it is such a folder."""
     root = Path(root)
     if not root.is_dir():
         raise InputError(root, "ABC root folder not found")
-    if any(root.glob("*.obj")):
+    if any(p.is_file() and p.suffix.lower() in MESH_EXTS for p in root.iterdir()):
         return [root]
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.obj")))
+    subs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and _is_model_dir(p))
+    return subs if subs or not _is_model_dir(root) else [root]
+
+
+def _pick_mesh(folder: Path, variant: str | None) -> Path:
+    objs = sorted(folder.glob("*_trimesh_*.obj"))
+    if variant is not None:
+        objs = [p for p in objs if p.stem.endswith(f"_trimesh_{variant}")]
+    if objs:
+        return objs[0]
+    any_obj = sorted(p for p in folder.glob("*") if p.suffix.lower() == ".obj")
+    if len(any_obj) == 1 and variant is None:
+        return any_obj[0]
+    stls = sorted(p for p in folder.glob("*") if p.suffix.lower() == ".stl" and p.is_file())
+    if variant is not None:
+        stls = [p for p in stls if p.stem.endswith(f"_{variant}")]
+    if stls:
+        return stls[0]
+    what = "" if variant is None else f" of variant {variant}"
+    others = sorted(p.suffix.lower() for p in folder.iterdir() if p.is_file())
+    has = f" (it holds only {', '.join(dict.fromkeys(others))} files)" if others else " (empty folder)"
+    raise InputError(folder, f"no ABC mesh{what} '<id>_<hash>_trimesh_<variant>.obj' or '.stl' found{has}; STEP is not read")
 
 
 def find_abc_files(
     folder: str | os.PathLike, features_root: str | os.PathLike | None = None, variant: str | None = None
 ) -> tuple[Path, Path | None]:
-    """The mesh OBJ of a model folder and its features yml (or None).
+    """The mesh file of a model folder and its features yml (or None).
 
     Picks ``*_trimesh_<variant>.obj`` (the first variant by name when ``variant`` is None;
-    any single ``.obj`` when no file follows the ABC naming), then the yml with the same
-    ``<id>_<hash>`` and variant, beside the OBJ or in ``<features_root>/<folder name>/``.
+    any single ``.obj`` when no file follows the ABC naming), else an ``.stl`` (the ABC
+    ``stl`` chunks; first by name), then, for an OBJ, the yml with the same ``<id>_<hash>``
+    and variant, beside the OBJ or in ``<features_root>/<folder name>/``. An STL gets no
+    yml (its triangles are not in the OBJ's order).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "ABC model folder not found")
-    objs = sorted(folder.glob("*_trimesh_*.obj"))
-    if variant is not None:
-        objs = [p for p in objs if p.stem.endswith(f"_trimesh_{variant}")]
-    if not objs:
-        any_obj = sorted(folder.glob("*.obj"))
-        if len(any_obj) != 1 or variant is not None:
-            raise InputError(folder, "no ABC mesh '<id>_<hash>_trimesh_<variant>.obj' found")
-        objs = any_obj
-    obj = objs[0]
+    obj = _pick_mesh(folder, variant)
+    if obj.suffix.lower() == ".stl":
+        return obj, None
     prefix, sep, var = obj.stem.rpartition("_trimesh_")
     search = [folder]
     if features_root is not None:
@@ -114,6 +154,25 @@ def find_abc_files(
         if len(ymls) == 1:
             return obj, ymls[0]
     return obj, None
+
+
+def read_stl(path: Path, max_faces: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """vertices (n, 3) float64 and faces (k, 3) int64 of an STL (binary or ASCII), as stored
+    (three vertices per triangle; ``clean`` welds them). ``InputError`` on a bad file."""
+    import trimesh
+
+    try:
+        mesh = trimesh.load(str(path), file_type="stl", force="mesh", process=False)
+    except Exception as e:  # noqa: BLE001 - any parser failure is a bad file
+        raise InputError(path, f"cannot read STL: {type(e).__name__}: {e}") from None
+    faces = getattr(mesh, "faces", None)
+    if faces is None or len(faces) == 0:
+        raise InputError(path, "no triangles in STL (empty mesh)")
+    check_face_limit(path, len(faces), max_faces)
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    if not np.all(np.isfinite(v)):
+        raise InputError(path, "non-finite vertex coordinates")
+    return v, np.asarray(faces, dtype=np.int64)
 
 
 def read_features(path: str | os.PathLike, n_faces: int) -> list[tuple[str, np.ndarray]]:
@@ -249,6 +308,7 @@ def load_abc(
     max_parts: int = 16,
     max_faces: int | None = None,
     category: str = "mechanical",
+    clean: bool = True,
 ) -> Shape:
     """Load one ABC model folder as a normalized ``Shape`` (source ``abc``).
 
@@ -257,6 +317,7 @@ def load_abc(
         total surface area, is merged into a neighbour or dropped.
     max_parts : int >= 1, cap on the part count.
     max_faces : int or None, refuse larger meshes.
+    clean : clean each part (``datagen.shapes.clean``) before normalizing.
     Returns a Shape: vertices (n, 3) float64, Z up, bbox centre at origin, diagonal 1;
     id = the folder name; parts ordered by decreasing area.
     """
@@ -266,8 +327,12 @@ def load_abc(
     if max_parts < 1:
         raise InputError(folder, f"max_parts must be >= 1, got {max_parts}")
     obj, yml = find_abc_files(folder, features_root, variant)
-    data = read_obj(obj, max_faces=max_faces)
-    v, f = data.vertices, data.faces
+    is_stl = obj.suffix.lower() == ".stl"
+    if is_stl:
+        v, f = read_stl(obj, max_faces=max_faces)
+    else:
+        data = read_obj(obj, max_faces=max_faces)
+        v, f = data.vertices, data.faces
     if len(f) == 0:
         raise InputError(obj, "no faces in OBJ (empty mesh)")
     check_face_limit(obj, len(f), max_faces)
@@ -323,6 +388,7 @@ def load_abc(
     meta = {
         "abc": {
             "obj": obj.name,
+            "mesh": "stl" if is_stl else "obj",
             "features": yml.name if yml is not None else None,
             "parts_mode": parts if yml is not None else "components",
             "patches": n_patches if yml is not None else 0,
@@ -335,6 +401,8 @@ def load_abc(
     try:
         part_list = tuple(Part(n, lab, pv, pf) for n, (lab, pv, pf) in zip(names, pieces))
         shape = Shape(sanitize(folder.name, fallback="shape"), category, part_list, source="abc", meta=meta)
+        if clean:
+            shape = clean_shape(shape)
         return normalize(shape, up="z")
     except ValueError as e:
         raise InputError(obj, str(e)) from None

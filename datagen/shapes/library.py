@@ -6,8 +6,12 @@
     objs/<part>.obj
     meta.json     PartNet-style {"model_id","anno_id","model_cat","version",...}
     parts.json    ours: {"format", "shape_id", "category", "source", "normalization",
-                         "parts": [{"name","label","path","obj"}], "meta"}
+                         "parts": [{"name","label","path","obj"[,"clean"]}], "meta"}
 ```
+``clean`` (optional, per part) is the ``datagen.shapes.clean.CleanReport`` of an imported
+part (what cleaning changed); the cleaning parameters sit in ``meta.clean``. In memory both
+live in ``Shape.meta['clean']`` (``{"version", "weld_tol", "parts": {name: report}}``).
+Files without them (older libraries, procedural shapes) load as before.
 Everything ``datagen shapes`` writes (procedural or imported) uses it, so a library loads
 back without the original data, and the PartNet loader reads it too. Each shape folder
 is written atomically (temp folder, then rename).
@@ -84,14 +88,25 @@ def write_shape_into(shape: Shape, folder: Path) -> None:
         "version": f"datagen-{__version__}",
     }
     (tmp / "meta.json").write_text(dumps_json(meta))
+    clean = shape.meta.get("clean")
+    reports = clean.get("parts", {}) if isinstance(clean, dict) else {}
+    entries = []
+    for p in shape.parts:
+        entry = {"name": p.name, "label": p.label, "path": p.path, "obj": f"objs/{p.name}.obj"}
+        if p.name in reports:
+            entry["clean"] = reports[p.name]
+        entries.append(entry)
+    meta = {k: v for k, v in shape.meta.items() if k != "normalization"}
+    if isinstance(clean, dict):
+        meta["clean"] = {k: v for k, v in clean.items() if k != "parts"}
     info = {
         "format": LIBRARY_FORMAT,
         "shape_id": shape.id,
         "category": shape.category,
         "source": shape.source,
         "normalization": shape.meta.get("normalization"),
-        "parts": [{"name": p.name, "label": p.label, "path": p.path, "obj": f"objs/{p.name}.obj"} for p in shape.parts],
-        "meta": {k: v for k, v in shape.meta.items() if k != "normalization"},
+        "parts": entries,
+        "meta": meta,
     }
     (tmp / PARTS_JSON).write_text(dumps_json(info))
 
@@ -126,10 +141,24 @@ def read_shape(folder: str | os.PathLike, max_faces: int | None = None) -> Shape
     meta = dict(info.get("meta") or {})
     if info.get("normalization") is not None:
         meta["normalization"] = info["normalization"]
+    attach_clean_reports(meta, parts_info)
     try:
         return Shape(shape_id, category, tuple(parts), source=info.get("source", "unknown"), meta=meta)
     except ValueError as e:
         raise InputError(where, str(e)) from None
+
+
+def attach_clean_reports(meta: dict, entries, names=None) -> None:
+    """Put the per-part ``clean`` reports of parts.json ``entries`` back into
+    ``meta['clean']['parts']`` (in place); only parts in ``names`` when given."""
+    reports = {}
+    for e in entries or []:
+        if isinstance(e, dict) and isinstance(e.get("clean"), dict) and "name" in e:
+            if names is None or e["name"] in names:
+                reports[e["name"]] = e["clean"]
+    if reports:
+        clean = meta.get("clean")
+        meta["clean"] = {**(clean if isinstance(clean, dict) else {}), "parts": reports}
 
 
 def list_shapes(root: str | os.PathLike) -> list[Path]:

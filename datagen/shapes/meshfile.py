@@ -8,7 +8,9 @@
   share a vertex, after welding coincident vertices), labelled ``part_<k>``, largest first.
 
 Labels are sanitized group/node names (characters outside ``[A-Za-z0-9_.-]`` become ``_``);
-part names are ``<label>_<k>``, unique in the shape. Geometry is normalized with
+part names are ``<label>_<k>``, unique in the shape. Each part is cleaned
+(``datagen.shapes.clean``: weld, degenerate/duplicate/two-sided faces, consistent winding,
+closed parts outward; ``clean=False`` skips it), then the shape is normalized with
 ``normalize(shape, up=...)``: Z up, bbox centre at the origin, bbox diagonal 1.
 
 The small mesh helpers here (``sanitize``, ``weld``, ``face_components``, ``submesh``,
@@ -141,6 +143,7 @@ def load_meshfile(
     max_faces: int | None = None,
     shape_id: str | None = None,
     max_parts: int = 64,
+    clean: bool = True,
 ) -> Shape:
     """Load one mesh file as a normalized ``Shape`` (source ``meshfile``).
 
@@ -153,6 +156,7 @@ def load_meshfile(
     max_parts : int, components beyond the ``max_parts - 1`` largest are merged into one
         part labelled ``part_rest`` (scans can have thousands of specks). Groups and nodes
         are never merged.
+    clean : clean each part (``datagen.shapes.clean.clean_shape``) before normalizing.
     Returns a Shape: vertices (n, 3) float64, unit bbox diagonal, Z up, bbox centre at origin.
     Raises ``InputError`` (naming the file) for a missing, unreadable, unknown-type, empty
     or too-large file.
@@ -184,6 +188,10 @@ def load_meshfile(
         parts = tuple(Part(n, lab, v, f) for n, lab, (_, v, f) in zip(names, labels, pieces))
         sid = sanitize(shape_id if shape_id is not None else path.stem, fallback="shape")
         shape = Shape(sid, category, parts, source="meshfile", meta={"file": str(path), "up": up})
+        if clean:
+            from datagen.shapes.clean import clean_shape
+
+            shape = clean_shape(shape)
         return normalize(shape, up=up)
     except ValueError as e:
         raise InputError(path, str(e)) from None

@@ -17,8 +17,12 @@ Semantic levels (``level=``):
 - ``"merged"``: the leaves of ``result_after_merging.json`` (falls back to ``result.json``
   when absent; ``meta['level_used']`` says which).
 
-Part names are ``<label>_<k>`` (unique, ``[A-Za-z0-9_.-]``). Geometry is normalized with
-``normalize(shape, up='y')`` (PartNet is Y up). A folder written by our own
+Part names are ``<label>_<k>`` (unique, ``[A-Za-z0-9_.-]``). Each part is cleaned
+(``datagen.shapes.clean``: ShapeNet-derived parts are often double-sided or flip their
+winding; ``clean=False`` keeps them as they are; reports in ``meta['clean']``), then the
+shape is normalized with ``normalize(shape, up='y')`` (PartNet is Y up). A PartNet-Mobility
+folder (``mobility_v2.json``, ``textured_objs/``) is handed to
+``datagen.shapes.partnet_mobility.load_partnet_mobility``. A folder written by our own
 ``write_shape`` (it has ``parts.json``) is already normalized and Z up: it is read with
 ``up='z'`` and its part names, labels and paths are kept.
 """
@@ -33,119 +37,23 @@ import numpy as np
 
 from datagen.errors import InputError
 from datagen.io import read_json
-from datagen.shapes.meshfile import check_face_limit, concat_meshes, sanitize, unique_names
+from datagen.shapes.clean import clean_shape
+from datagen.shapes.library import attach_clean_reports
+from datagen.shapes.meshfile import sanitize, unique_names
 from datagen.shapes.model import Part, Shape
 from datagen.shapes.normalize import is_normalized, normalize
-from datagen.shapes.objio import read_obj
+from datagen.shapes.partnet_mobility import load_partnet_mobility
+from datagen.shapes.partnet_tree import (  # noqa: F401 - partnet_groups, parse_level, partnet_shape_id: public here too
+    _read_meta,
+    group_mesh,
+    is_mobility_folder,
+    obj_reader,
+    parse_level,
+    partnet_groups,
+    partnet_shape_id,
+)
 
 SPLITS = ("train", "val", "test")
-
-
-# --- the hierarchy walk --------------------------------------------------------------
-def _node_name(node, where: Path) -> str:
-    if not isinstance(node, dict):
-        raise InputError(where, f"hierarchy node must be an object, got {type(node).__name__}")
-    name = node.get("name") or node.get("text")
-    if not isinstance(name, str) or not name.strip():
-        raise InputError(where, f"node id {node.get('id')!r} has no 'name'")
-    return name.strip()
-
-
-def _children(node) -> list | None:
-    ch = node.get("children")
-    return ch if isinstance(ch, list) and ch else None
-
-
-def _objs(node, where: Path) -> list[str]:
-    objs = node.get("objs")
-    if objs is None:
-        return []
-    if not isinstance(objs, list) or not all(isinstance(o, str) and o for o in objs):
-        raise InputError(where, f"node {node.get('name')!r} (id {node.get('id')!r}): 'objs' must be a list of file stems")
-    return objs
-
-
-def _subtree_objs(node, where: Path) -> list[str]:
-    """All OBJ stems of a subtree, walked like PartNet (children first, else objs)."""
-    ch = _children(node)
-    if ch is not None:
-        out: list[str] = []
-        for c in ch:
-            _node_name(c, where)
-            out += _subtree_objs(c, where)
-        return out
-    objs = _objs(node, where)
-    if not objs:
-        raise InputError(where, f"node {node.get('name')!r} (id {node.get('id')!r}) has neither 'children' nor 'objs'")
-    return objs
-
-
-def partnet_groups(tree, level: str | int, where: Path) -> list[tuple[str, str, list[str]]]:
-    """Flatten a PartNet tree into parts at ``level``.
-
-    tree : the parsed ``result.json`` (a list of root nodes, normally one).
-    level : ``"leaf"`` (also used for ``"merged"`` trees) or an int depth >= 0.
-    Returns a list of (label, path, obj stems), in depth-first order.
-    """
-    if not isinstance(tree, list) or not tree:
-        raise InputError(where, "expected a non-empty list of root nodes")
-    depth_limit = None if level in ("leaf", "merged") else int(level)
-    groups: list[tuple[str, str, list[str]]] = []
-
-    def walk(node, prefix: tuple, depth: int):
-        name = _node_name(node, where)
-        path = prefix + (name,)
-        ch = _children(node)
-        if depth_limit is not None and depth == depth_limit:
-            groups.append((name, "/".join(path), _subtree_objs(node, where)))
-            return
-        if ch is not None:
-            for c in ch:
-                walk(c, path, depth + 1)
-            return
-        objs = _objs(node, where)
-        if not objs:
-            raise InputError(where, f"node {name!r} (id {node.get('id')!r}) has neither 'children' nor 'objs'")
-        groups.append((name, "/".join(path), objs))
-
-    for root in tree:
-        walk(root, (), 0)
-    return groups
-
-
-def parse_level(level) -> str | int:
-    """``"leaf"``, ``"merged"``, or a depth >= 0 (int or digit string)."""
-    if isinstance(level, str) and level in ("leaf", "merged"):
-        return level
-    if isinstance(level, int) and not isinstance(level, bool) and level >= 0:
-        return level
-    if isinstance(level, str) and level.strip().isdigit():
-        return int(level)
-    raise ValueError(f"level must be 'leaf', 'merged' or a depth >= 0, got {level!r}")
-
-
-# --- loading -----------------------------------------------------------------------
-def partnet_shape_id(folder: str | os.PathLike) -> str:
-    """The shape id ``load_partnet`` gives a folder: the folder name (PartNet's anno_id),
-    or ``shape_id`` from ``parts.json`` for a library folder. Cheap (no mesh reading)."""
-    folder = Path(folder)
-    if (folder / "parts.json").is_file():
-        info = read_json(folder / "parts.json")
-        if isinstance(info, dict) and isinstance(info.get("shape_id"), str):
-            return info["shape_id"]
-    return sanitize(folder.name, fallback="shape")
-
-
-def _read_meta(folder: Path, category: str | None) -> dict:
-    meta_path = folder / "meta.json"
-    if not meta_path.is_file():
-        if category is None:
-            raise InputError(meta_path, "file not found (needed for the category; or pass category=)")
-        return {}
-    meta = read_json(meta_path)
-    if not isinstance(meta, dict):
-        raise InputError(meta_path, "expected a JSON object")
-    return meta
 
 
 def load_partnet(
@@ -153,14 +61,18 @@ def load_partnet(
     level: str | int = "leaf",
     max_faces: int | None = None,
     category: str | None = None,
+    clean: bool = True,
 ) -> Shape:
     """Load one PartNet annotation folder (or one of our library folders) as a ``Shape``.
 
-    folder : ``data_v0/<anno_id>/`` with result.json, objs/, meta.json.
+    folder : ``data_v0/<anno_id>/`` with result.json, objs/, meta.json. A PartNet-Mobility
+        folder (``mobility_v2.json``, ``textured_objs/``) goes to ``load_partnet_mobility``.
     level : ``"leaf"``, ``"merged"`` or an int depth (see module docstring).
     max_faces : int or None, refuse shapes with more faces in total (per OBJ too).
     category : str or None, overrides meta.json ``model_cat``; PartNet categories are
         lower-cased (``Chair`` -> ``chair``, like the root node's name).
+    clean : run ``datagen.shapes.clean.clean_shape`` on the parts (source units, before
+        normalization; reports in ``meta['clean']``). Library folders are never re-cleaned.
     Returns a Shape (source ``partnet``, or the library's source): part vertices
     (n, 3) float64, Z up, bbox centre at origin, bbox diagonal 1; id = anno_id
     (folder name). Raises ``InputError`` naming the file for any bad input.
@@ -168,12 +80,14 @@ def load_partnet(
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "PartNet folder not found")
+    library = (folder / "parts.json").is_file()
+    if not library and is_mobility_folder(folder):
+        return load_partnet_mobility(folder, level=level, max_faces=max_faces, category=category, clean=clean)
     try:
         lvl = parse_level(level)
     except ValueError as e:
         raise InputError(folder, str(e)) from None
     meta_json = _read_meta(folder, category)
-    library = (folder / "parts.json").is_file()
     info = read_json(folder / "parts.json") if library else {}
     if library and not isinstance(info, dict):
         raise InputError(folder / "parts.json", "expected a JSON object")
@@ -193,25 +107,11 @@ def load_partnet(
             if isinstance(entry, dict) and "name" in entry:
                 by_obj[entry["name"]] = entry
 
-    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    total = 0
-
-    def mesh_of(stem: str):
-        nonlocal total
-        if stem not in cache:
-            obj = folder / "objs" / f"{stem}.obj"
-            data = read_obj(obj, max_faces=max_faces)
-            total += len(data.faces)
-            check_face_limit(folder, total, max_faces)
-            cache[stem] = (data.vertices, data.faces)
-        return cache[stem]
+    mesh_of = obj_reader(folder, "objs", max_faces)
 
     labels, paths, meshes, lib_names = [], [], [], []
     for label, path, stems in groups:
-        v, f = concat_meshes([mesh_of(s) for s in stems])
-        if len(f) == 0:
-            files = ", ".join(str(folder / "objs" / f"{s}.obj") for s in stems)
-            raise InputError(files, f"empty part {label!r} (no faces)")
+        v, f = group_mesh(folder, "objs", label, stems, mesh_of)
         entry = by_obj.get(stems[0]) if (library and len(stems) == 1 and level_used == "leaf") else None
         if entry is not None:
             label = entry.get("label") or label
@@ -237,6 +137,8 @@ def load_partnet(
         cat = category or info.get("category") or meta_json.get("model_cat")
         source = info.get("source") or "library"
         meta = dict(info.get("meta") or {})
+        if all(ln is not None for ln in lib_names):
+            attach_clean_reports(meta, info.get("parts"), names=set(names))
     else:
         shape_id = sanitize(folder.name, fallback="shape")
         cat = category or meta_json.get("model_cat")
@@ -252,6 +154,8 @@ def load_partnet(
         shape = Shape(shape_id, str(cat), parts, source=source, meta=meta)
         if library:
             return _renormalize_library(shape, info.get("normalization"))
+        if clean:
+            shape = clean_shape(shape)
         return normalize(shape, up="y")
     except ValueError as e:
         raise InputError(folder, str(e)) from None
@@ -318,10 +222,11 @@ def iter_partnet(
     category: str | None = None,
     level: str | int = "leaf",
     max_faces: int | None = None,
+    clean: bool = True,
 ) -> Iterator[Shape]:
     """Load every annotation folder of ``list_partnet(root, category)`` in turn."""
     for folder in list_partnet(root, category):
-        yield load_partnet(folder, level=level, max_faces=max_faces, category=None)
+        yield load_partnet(folder, level=level, max_faces=max_faces, category=None, clean=clean)
 
 
 def _split_file(split_dir: Path, category: str, split: str) -> Path | None:
