@@ -76,6 +76,30 @@ def augment_query(rgb: np.ndarray, bbox, rng: np.random.Generator | None, size: 
     return out, box.astype(np.float32), ok
 
 
+def coarse_view(points: np.ndarray, camera: Camera, grid: int) -> tuple[np.ndarray, np.ndarray, Camera]:
+    """A reference view without depth (imported from the Looking 3D release) at the patch grid.
+
+    points : (h, w, 3) float world points of the view's patches (NaN = none); camera : its Camera.
+    Returns ((grid, grid, 3) float32 points, nearest-resampled; (grid, grid) float32 depth of those
+    points in a grid x grid version of the camera (each point z-buffered into the cell it projects
+    to, 0 = none); that grid x grid Camera), for ``ring_correspondences`` at patch resolution.
+    """
+    h, w = points.shape[:2]
+    pts = points[(np.arange(grid) * h) // grid][:, (np.arange(grid) * w) // grid].astype(np.float32)
+    small = Camera(np.diag([grid / camera.width, grid / camera.height, 1.0]) @ camera.K, camera.world_to_camera, grid, grid)
+    flat = pts.reshape(-1, 3).astype(np.float64)
+    ok = np.isfinite(flat).all(1)
+    uv, z = small.project(np.where(ok[:, None], flat, 0.0))
+    ok &= (z > 1e-6) & np.isfinite(uv).all(1)
+    col = np.floor(np.where(ok, uv[:, 0], -1)).astype(np.int64)
+    row = np.floor(np.where(ok, uv[:, 1], -1)).astype(np.int64)
+    ok &= (col >= 0) & (col < grid) & (row >= 0) & (row < grid)
+    depth = np.full(grid * grid, np.inf)
+    np.minimum.at(depth, row[ok] * grid + col[ok], z[ok])
+    depth[~np.isfinite(depth)] = 0
+    return pts, depth.reshape(grid, grid).astype(np.float32), small
+
+
 class AnomalyDataset(torch.utils.data.Dataset):
     """Queries of one split of a format-v1 dataset.
 
@@ -123,13 +147,21 @@ class AnomalyDataset(torch.utils.data.Dataset):
             img = load_png(vdir / f"{stem}.png")
             if img.ndim == 3:
                 img = img[..., :3].mean(-1).round().astype(np.uint8)
-            depth = load_npy(vdir / f"{stem}_depth.npy").astype(np.float32)
             cam = Camera.from_json(cams_json[int(v)])
             imgs.append(_resize(img, self.resolution))
+            if cams_json[int(v)].get("source") == F.SOURCE_LOOKING3D and not (vdir / f"{stem}_depth.npy").is_file():
+                pts, depth, cam = coarse_view(load_npy(vdir / f"{stem}_points.npy"), cam, g)
+            else:
+                depth = load_npy(vdir / f"{stem}_depth.npy").astype(np.float32)
+                pts = grid_points(depth, cam, g)
             depths.append(depth)
             cams.append(cam)
-            points.append(grid_points(depth, cam, g))
+            points.append(pts)
         pts = np.stack(points)  # (V, g, g, 3)
+        shapes = {d.shape for d in depths}
+        if len(shapes) > 1:  # mixed depth / coarse views: compare all at the grid size
+            coarse = [coarse_view(p, c, g) for p, c in zip(points, cams)]
+            cams, depths = [c for _, _, c in coarse], [d for _, d, _ in coarse]
         vv = ring_correspondences(pts, cams, np.stack(depths), self.rel_tol)
         valid = np.isfinite(pts).all(-1)
         refs = ((np.stack(imgs).astype(np.float32) / 255 - GRAY_MEAN) / GRAY_STD)[:, None]

@@ -178,8 +178,9 @@ def make_synthetic(
                 rgb, depth, index = _render_query(new, cam, c)
                 _, old_index, _ = rasterize([(p.vertices, p.faces) for p in shape.parts], cam)
                 mask_old = old_index == k + 1
-                mask_new = (index == k + 1) if kind == "position" else None
-                vis = mask_new if mask_new is not None else mask_old
+                # format v1: for "missing", mask_new marks where the removed part would be seen, no mask_old
+                mask_new, mask_old = ((index == k + 1), mask_old) if kind == "position" else (mask_old, None)
+                vis = mask_new
                 bbox = bbox_of(vis)
                 if vis.sum() >= max(4, R * R // 400):
                     break

@@ -15,14 +15,20 @@
 <root>/scenes/<scene_id>/    Odd-One-Out scenes: rgb/NNNN.png, depth/NNNN.npy, instances/NNNN.png, scene.json
 ```
 A sample, reference or scene folder is written atomically: it exists only when complete.
+
+Imported data (``datagen import looking3d``): a sample whose meta.json has ``"source":
+"looking3d-release"`` has no depth.npy or parts.png (and mask_old.png is optional); a reference
+view whose cameras.json entry has that ``source`` may lack NNNN_depth.npy, and a reference whose
+views all have it may lack the part meshes (parts.json, objs/).
 """
 
 from __future__ import annotations
 
+from datagen.corrupt.registry import TYPES as ANOMALY_TYPES  # noqa: F401 - the one list of anomaly types
+
 FORMAT_NAME = "anomaly3d-dataset"
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
-ANOMALY_TYPES = ("position", "rotation", "broken", "swapped", "missing")
 
 DATASET_JSON = "dataset.json"
 SPLITS_JSON = "splits.json"
@@ -35,6 +41,7 @@ CAMERAS_JSON = "cameras.json"
 META_JSON = "meta.json"
 SCENE_JSON = "scene.json"
 PATCH_STRIDE = 8
+SOURCE_LOOKING3D = "looking3d-release"  # meta / camera "source" of imported release data
 
 
 def view_stem(i: int) -> str:

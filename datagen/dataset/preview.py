@@ -152,8 +152,11 @@ def _query_cells(ds: Dataset, row: dict, cell: int) -> tuple[list[Image.Image], 
         return img
 
     cells.append(_safe(overlay, cell))
-    cells.append(_safe(lambda: _fit(colorize_index(s.parts), cell, exact=True)[0], cell))
-    cells.append(_safe(lambda: _fit(colorize_depth(s.depth), cell, exact=True)[0], cell))
+    if meta.get("source") == F.SOURCE_LOOKING3D:  # imported release data: no parts, no depth
+        cells += [_placeholder(cell, "not in the release")] * 2
+    else:
+        cells.append(_safe(lambda: _fit(colorize_index(s.parts), cell, exact=True)[0], cell))
+        cells.append(_safe(lambda: _fit(colorize_depth(s.depth), cell, exact=True)[0], cell))
     try:
         ref = ds.reference(meta["shape_id"], cache=False)
         v = len(ref.images)

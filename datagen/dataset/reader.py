@@ -105,12 +105,13 @@ class Sample:
 
 @dataclass
 class Reference:
-    """Reference views of a shape. images : (V, H, W) uint8 gray; depths : (V, H, W) float32;
-    points : (V, H/8, W/8, 3) float32 world (NaN = none); K : (V, 3, 3); world_to_camera : (V, 4, 4)."""
+    """Reference views of a shape. images : (V, H, W) uint8 gray; depths : (V, H, W) float32, or None
+    for views imported from the Looking 3D release (no depth there); points : (V, H/8, W/8, 3) float32
+    world (NaN = none); K : (V, 3, 3); world_to_camera : (V, 4, 4)."""
 
     path: Path
     images: np.ndarray
-    depths: np.ndarray
+    depths: np.ndarray | None
     points: np.ndarray
     K: np.ndarray
     world_to_camera: np.ndarray
@@ -180,10 +181,13 @@ class Dataset:
         images = np.stack([load_png(vdir / f"{s}.png") for s in stems])
         if images.ndim == 4:  # tolerate RGB reference images
             images = images[..., :3].mean(-1).round().astype(np.uint8)
+        depth_paths = [vdir / f"{s}_depth.npy" for s in stems]
+        imported = all(isinstance(c, dict) and c.get("source") == F.SOURCE_LOOKING3D for c in cams)
+        no_depth = imported and not all(p.is_file() for p in depth_paths)
         ref = Reference(
             path=vdir,
             images=images,
-            depths=np.stack([load_npy(vdir / f"{s}_depth.npy") for s in stems]).astype(np.float32),
+            depths=None if no_depth else np.stack([load_npy(p) for p in depth_paths]).astype(np.float32),
             points=np.stack([load_npy(vdir / f"{s}_points.npy") for s in stems]).astype(np.float32),
             K=np.array([c["K"] for c in cams], dtype=np.float64),
             world_to_camera=np.array([c["world_to_camera"] for c in cams], dtype=np.float64),

@@ -11,6 +11,8 @@ inside the image and consistent with the masks, anomaly type one of the five); e
 reference shape (cameras.json count = views, depth/points files with the right shapes);
 scenes (scene.json, as many rgb/depth/instances files as cameras); leftover temporary
 folders or files (names ``.*.tmp`` / ``.*.old`` left by an interrupted atomic write).
+Data imported from the Looking 3D release (``source`` = looking3d-release in a sample's meta or a
+view's camera) may lack depth, parts and mask_old, as format v1 allows for it.
 """
 
 from __future__ import annotations
@@ -203,12 +205,13 @@ def _check_sample(root: Path, row: dict, pixels: bool, out: _Problems) -> str | 
         if row.get(key) != got:
             out.add(root / F.INDEX_JSONL, f"{row['id']}: {key} {row.get(key)!r} != meta.json {got!r}")
 
-    need = ["rgb.png", "depth.npy", "parts.png"]
+    imported = meta.get("source") == F.SOURCE_LOOKING3D  # the release has no depth / parts
+    need = ["rgb.png"] if imported else ["rgb.png", "depth.npy", "parts.png"]
     if label == 1:
         if not isinstance(anomaly, dict) or atype not in F.ANOMALY_TYPES:
             out.add(d / F.META_JSON, f"anomaly type {atype!r} is not one of {', '.join(F.ANOMALY_TYPES)}")
         need.append("mask_new.png")
-        if atype != "missing":
+        if atype != "missing" and not imported:
             need.append("mask_old.png")
         if meta.get("bbox") is None:
             out.add(d / F.META_JSON, "anomalous sample without bbox")
@@ -291,7 +294,8 @@ def _check_reference(root: Path, shape_id: str, pixels: bool, out: _Problems) ->
     views = sorted(p.name for p in vdir.iterdir() if VIEW_RE.match(p.name))
     if len(views) != len(cams):
         out.add(vdir, f"{len(views)} view images but {len(cams)} cameras")
-    if not (base / "parts.json").is_file():
+    imported = [isinstance(c, dict) and c.get("source") == F.SOURCE_LOOKING3D for c in cams]
+    if not (base / "parts.json").is_file() and not all(imported):
         out.add(base / "parts.json", "missing")
     for i, cam in enumerate(cams):
         stem = F.view_stem(i)
@@ -310,7 +314,8 @@ def _check_reference(root: Path, shape_id: str, pixels: bool, out: _Problems) ->
         for suffix, shape in (("_depth.npy", (h, w)), ("_points.npy", (h // F.PATCH_STRIDE, w // F.PATCH_STRIDE, 3))):
             p = vdir / f"{stem}{suffix}"
             if not p.is_file():
-                out.add(p, "missing")
+                if not (imported[i] and suffix == "_depth.npy"):
+                    out.add(p, "missing")
                 continue
             try:
                 a = np.load(p, mmap_mode="r", allow_pickle=False)

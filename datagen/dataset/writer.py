@@ -107,20 +107,25 @@ class DatasetWriter:
         sample_id: str,
         meta: dict,
         rgb: np.ndarray,
-        depth: np.ndarray,
-        parts: np.ndarray,
+        depth: np.ndarray | None,
+        parts: np.ndarray | None,
         mask_new: np.ndarray | None = None,
         mask_old: np.ndarray | None = None,
     ) -> Path:
         """rgb : (H,W,3|4) uint8; depth : (H,W) float32 metres; parts : (H,W) uint16 (1 + part index, 0 = none);
-        masks : (H,W) bool. ``meta`` must hold shape_id, label, anomaly (dict or None), camera, split."""
+        masks : (H,W) bool. ``meta`` must hold shape_id, label, anomaly (dict or None), camera, split.
+        depth and parts may be None only for imported release data (meta ``source`` = looking3d-release)."""
         for key in ("shape_id", "label", "anomaly", "camera", "split"):
             if key not in meta:
                 raise ValueError(f"sample {sample_id}: meta lacks {key!r}")
+        if (depth is None or parts is None) and meta.get("source") != F.SOURCE_LOOKING3D:
+            raise ValueError(f"sample {sample_id}: depth and parts are required (except for imported release data)")
         with atomic_dir(self.sample_dir(sample_id)) as tmp:
             save_png(tmp / "rgb.png", rgb)
-            np.save(tmp / "depth.npy", np.asarray(depth, dtype=np.float32))
-            save_png(tmp / "parts.png", np.asarray(parts, dtype=np.uint16))
+            if depth is not None:
+                np.save(tmp / "depth.npy", np.asarray(depth, dtype=np.float32))
+            if parts is not None:
+                save_png(tmp / "parts.png", np.asarray(parts, dtype=np.uint16))
             if mask_new is not None:
                 save_png(tmp / "mask_new.png", np.asarray(mask_new, dtype=bool))
             if mask_old is not None:
