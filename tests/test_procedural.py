@@ -157,9 +157,9 @@ def test_cli_writes_resumes_and_matches_library(tmp_path):
     out = tmp_path / "lib"
     r = runner.invoke(procedural, ["--category", "chair", "--count", "4", "--seed", "2", "--out", str(out), "--quiet"])
     assert r.exit_code == 0, r.output
-    assert "done 4, skipped 0, failed 0" in r.output
+    assert "done 4, skipped 0, refused 0, dropped 0, failed 0" in r.output
     r = runner.invoke(procedural, ["--category", "chair", "--count", "3", "--start", "3", "--seed", "2", "--out", str(out), "--quiet"])
-    assert "done 2, skipped 1, failed 0" in r.output
+    assert "done 2, skipped 1, refused 0, dropped 0, failed 0" in r.output
     assert sorted(p.name for p in out.iterdir()) == [f"chair_{i:06d}" for i in range(6)]
     # shape 4 from the shard equals shape 4 generated directly
     loaded = read_shape(out / "chair_000004")
@@ -178,6 +178,6 @@ def test_cli_writes_resumes_and_matches_library(tmp_path):
 
 def test_generate_library_rejects_bad_input(tmp_path):
     with pytest.raises(ValueError):
-        generate_library("table", 1, tmp_path)
+        generate_library("spaceship", 1, tmp_path)
     with pytest.raises(ValueError):
-        generate("table", "x", np.random.default_rng(0))
+        generate("spaceship", "x", np.random.default_rng(0))

@@ -18,12 +18,17 @@ from datagen.shapes.procedural.mechanical import KINDS
 @click.option("--kind", type=click.Choice(KINDS), default=None, help="Mechanical only: fix the kind (default: drawn per shape).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def procedural(category, count, seed, out, start, prefix, kind, quiet):
-    """Generate COUNT procedural shapes (chairs with PartNet labels, or mechanical parts).
+    """Generate COUNT procedural shapes: chairs with PartNet labels, mechanical parts, or
+    household / toy categories (table, lamp, mug, cup, bottle, car, airplane, train,
+    animal, robot, chess_piece).
 
     Shapes already in OUT are skipped, so rerunning the same command resumes. Failures
     are listed in OUT/failures.jsonl; the exit status is 1 if any shape failed.
 
-    Example: datagen shapes procedural --category chair --count 200 --seed 0 --out shapes/
+    \b
+    Examples:
+      datagen shapes procedural --category chair --count 200 --seed 0 --out shapes/
+      datagen shapes procedural --category mug --count 10 --out shapes/
     """
     from datagen.shapes.procedural import generate_library
 

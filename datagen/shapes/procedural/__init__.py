@@ -1,9 +1,12 @@
 """Built-in procedural generator of part-annotated shapes (no download needed).
 
 ``generate(category, shape_id, rng)`` dispatches to :func:`generate_chair` (PartNet chair
-labels and paths) or :func:`generate_mechanical` (flanges, brackets, shafts, gears with
-parts labelled by mechanical role). Every part is a closed, watertight, outward-oriented
+labels and paths), :func:`generate_mechanical` (flanges, brackets, shafts, gears with
+parts labelled by mechanical role) or :func:`generate_toy` (ToysAD-like household and toy
+categories: table, lamp, mug, cup, bottle, car, airplane, train, animal, robot,
+chess_piece; see ``toys``). Every part is a closed, watertight, outward-oriented
 triangle mesh; the shape is normalized (Z up, bbox centre at 0, bbox diagonal 1).
+``TOY_CATEGORIES`` (chair + the toy categories) is the pool Odd-One-Out scenes draw from.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import numpy as np
 from datagen.shapes.model import Shape
 from datagen.shapes.procedural.chairs import build_chair, generate_chair, sample_chair_params
 from datagen.shapes.procedural.mechanical import KINDS, build_mechanical, generate_mechanical, sample_mechanical_params
+from datagen.shapes.procedural.toys import NEW_CATEGORIES, build_toy, generate_toy, sample_toy_params
 
-CATEGORIES = ("chair", "mechanical")
+#: Household / toy categories for Odd-One-Out scenes (seen / unseen-category splits).
+TOY_CATEGORIES = ("chair",) + NEW_CATEGORIES
+CATEGORIES = ("chair", "mechanical") + NEW_CATEGORIES
 
 
 def generate(category: str, shape_id: str, rng: np.random.Generator) -> Shape:
@@ -26,6 +32,8 @@ def generate(category: str, shape_id: str, rng: np.random.Generator) -> Shape:
         return generate_chair(shape_id, rng)
     if category == "mechanical":
         return generate_mechanical(shape_id, rng)
+    if category in NEW_CATEGORIES:
+        return generate_toy(category, shape_id, rng)
     raise ValueError(f"unknown procedural category {category!r}; choose one of {CATEGORIES}")
 
 
@@ -92,6 +100,7 @@ def generate_library(
 
 __all__ = [
     "CATEGORIES",
+    "TOY_CATEGORIES",
     "KINDS",
     "generate",
     "generate_chair",
@@ -100,6 +109,9 @@ __all__ = [
     "generate_mechanical",
     "build_mechanical",
     "sample_mechanical_params",
+    "generate_toy",
+    "build_toy",
+    "sample_toy_params",
     "generate_library",
     "shape_id_for",
 ]

@@ -272,3 +272,158 @@ def hex12_profile(across_flats: float) -> np.ndarray:
     t = np.arange(12) * np.pi / 6
     r = np.where(np.arange(12) % 2 == 0, r_corner, r_mid)
     return np.stack([r * np.cos(t), r * np.sin(t)], 1)
+
+
+# --- solids of revolution, sweeps, ellipsoids (used by the toy categories) ----------------
+def revolve(profile_rz, segments: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Solid of revolution about the Z axis whose profile starts and ends on the axis.
+
+    profile_rz : (k, 2) float64, metres, k >= 3: a polyline in the (radius, z) half-plane
+        from a point on the axis (radius 0) through points with radius > 0 back to another
+        point on the axis. With the axis segment it must bound a simple polygon (no
+        self-crossing); concave profiles (a mug's cavity, a lamp shade's dome) are fine.
+    Returns a closed genus-0 mesh: ``(segments*(k-2) + 2, 3)`` vertices (the two end points
+    become poles), ``2*segments*(k-2)`` faces, outward oriented.
+    """
+    prof = np.asarray(profile_rz, dtype=np.float64)
+    if len(prof) < 3 or abs(prof[0, 0]) > 1e-12 or abs(prof[-1, 0]) > 1e-12:
+        raise ValueError("revolve: the profile must start and end on the axis (radius 0)")
+    inner = prof[1:-1]
+    if np.any(inner[:, 0] <= 0):
+        raise ValueError("revolve: interior profile points need radius > 0")
+    k = len(inner)
+    t = np.linspace(0.0, 2.0 * np.pi, segments, endpoint=False)
+    rings = np.empty((k, segments, 3))
+    rings[..., 0] = inner[:, :1] * np.cos(t)
+    rings[..., 1] = inner[:, :1] * np.sin(t)
+    rings[..., 2] = inner[:, 1:2]
+    v = np.concatenate([rings.reshape(-1, 3), [[0.0, 0.0, prof[0, 1]], [0.0, 0.0, prof[-1, 1]]]])
+    f = _side_faces(k, segments)
+    return v, (f if signed_volume(v, f) > 0 else f[:, ::-1]).copy()
+
+
+def axis_matrix(axis, origin=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """(4, 4) proper rotation taking +Z to the unit ``axis`` (3,), then a translation to ``origin``."""
+    a = np.asarray(axis, dtype=np.float64)
+    a = a / np.linalg.norm(a)
+    u, w = frame_for_axis(a)
+    m = np.eye(4)
+    m[:3, :3] = np.stack([u, w, a], axis=1)
+    m[:3, 3] = np.asarray(origin, dtype=np.float64)
+    return m
+
+
+def revolve_along(profile_rz, origin, axis, segments: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`revolve` with its Z axis mapped onto ``axis`` (3,) through ``origin`` (3,), metres."""
+    v, f = revolve(profile_rz, segments)
+    return transform(v, axis_matrix(axis, origin)), f
+
+
+def ellipsoid(center, radii, segments: int = 24, rings: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Axis-aligned ellipsoid: ``center`` (3,) and semi-axes ``radii`` (3,), metres.
+
+    ``segments`` around Z, ``rings`` - 1 latitude rings: ``2*segments*(rings-1)`` faces.
+    """
+    a = np.linspace(0.0, np.pi, rings + 1)
+    v, f = revolve(np.stack([np.sin(a), -np.cos(a)], 1), segments)
+    v[:, 0] = np.where(np.abs(v[:, 0]) < 1e-15, 0.0, v[:, 0])
+    return v * np.asarray(radii, dtype=np.float64) + np.asarray(center, dtype=np.float64), f
+
+
+def sweep(path, profile: np.ndarray, scales=None, up=None) -> tuple[np.ndarray, np.ndarray]:
+    """Closed tube along a polyline: ``profile`` (m, 2) carried by rotation-minimizing frames.
+
+    path : (n, 3) float64, metres, n >= 2 distinct points; keep the bend radius above the
+        profile's size so consecutive rings do not cross. profile : (m, 2) star-shaped
+        cross-section. scales : optional (n,) or (n, 2) per-point scale of the profile
+        (tapering). up : optional (3,) direction for the profile's second axis at the start.
+    Returns a loft of n rings with flat end caps (see :func:`loft`).
+    """
+    pts = np.asarray(path, dtype=np.float64)
+    n = len(pts)
+    tang = np.gradient(pts, axis=0)
+    tang /= np.linalg.norm(tang, axis=1, keepdims=True)
+    if up is None:
+        u, w = frame_for_axis(tang[0])
+    else:
+        w = np.asarray(up, dtype=np.float64) - tang[0] * np.dot(up, tang[0])
+        w /= np.linalg.norm(w)
+        u = np.cross(w, tang[0])
+    sc = np.ones((n, 2)) if scales is None else np.broadcast_to(np.asarray(scales, dtype=np.float64).reshape(n, -1), (n, 2))
+    prof = np.asarray(profile, dtype=np.float64)
+    out = []
+    for i in range(n):
+        if i:
+            u = u - tang[i] * np.dot(u, tang[i])
+            u /= np.linalg.norm(u)
+            w = np.cross(tang[i], u)
+        out.append(place_profile(prof * sc[i], pts[i], u, w))
+    return loft(np.stack(out))
+
+
+def _manifold64(vertices: np.ndarray, faces: np.ndarray):
+    import manifold3d
+
+    mesh = manifold3d.Mesh64(  # fresh writable copies: the binding rejects read-only arrays
+        vert_properties=np.array(vertices, dtype=np.float64, order="C"),
+        tri_verts=np.array(faces, dtype=np.uint64, order="C"),
+    )
+    return manifold3d.Manifold(mesh)
+
+
+def _mesh64(man) -> tuple[np.ndarray, np.ndarray]:
+    # float64 out: rounding manifold3d's result to float32 can fold slivers into
+    # zero-area or crossing triangles.
+    mesh = man.to_mesh64()
+    v = np.array(np.asarray(mesh.vert_properties)[:, :3], dtype=np.float64, order="C")
+    f = np.array(mesh.tri_verts, dtype=np.int64, order="C")
+    if len(f) == 0:
+        raise ValueError("manifold operation produced an empty mesh")
+    return v, f
+
+
+def min_bend_radius(path) -> float:
+    """Smallest circumradius (metres) of consecutive point triples of a (k, 3) polyline:
+    a :func:`sweep` profile smaller than this does not fold over itself."""
+    pts = np.asarray(path, dtype=np.float64)
+    a, b, c = pts[:-2], pts[1:-1], pts[2:]
+    ab, bc, ca = (np.linalg.norm(x, axis=1) for x in (b - a, c - b, a - c))
+    area2 = np.linalg.norm(np.cross(b - a, c - a), axis=1)
+    return float(np.min(ab * bc * ca / np.maximum(2 * area2, 1e-300))) if len(a) else float("inf")
+
+
+def union(meshes: list) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean union (manifold3d, float64) of closed meshes ``[(vertices, faces), ...]``."""
+    import manifold3d
+
+    return _mesh64(manifold3d.Manifold.batch_boolean([_manifold64(*m) for m in meshes], manifold3d.OpType.Add))
+
+
+def difference(solid: tuple, cutters: list) -> tuple[np.ndarray, np.ndarray]:
+    """``solid`` minus the union of ``cutters`` (closed meshes), via manifold3d (float64)."""
+    if not cutters:
+        return solid
+    body = _manifold64(*solid)
+    for c in cutters:
+        body = body - _manifold64(*c)
+    return _mesh64(body)
+
+
+def extrude_polygon(polygon, y0: float, y1: float) -> tuple[np.ndarray, np.ndarray]:
+    """Prism of a simple polygon drawn in the XZ plane, from ``y = y0`` to ``y = y1`` (metres).
+
+    polygon : (m, 2) float64, (x, z) points, any simple polygon (concave allowed, either
+    orientation); triangulated by manifold3d, so no star-shape restriction.
+    """
+    import manifold3d
+
+    poly = np.asarray(polygon, dtype=np.float64)
+    area = 0.5 * np.sum(poly[:, 0] * np.roll(poly[:, 1], -1) - np.roll(poly[:, 0], -1) * poly[:, 1])
+    if area < 0:
+        poly = poly[::-1]
+    man = manifold3d.Manifold.extrude(manifold3d.CrossSection([poly]), float(y1 - y0))
+    v, f = _mesh64(man)  # polygon (x, z) in its XY plane, extruded along +Z
+    m = np.array([[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])  # (x, y, z) -> (x, -z, y)
+    v = transform(v, m)
+    v[:, 1] += y1
+    return v, f
