@@ -1,4 +1,6 @@
-"""Part corruptions as plug-ins: position, rotation, broken, swapped, missing, scale.
+"""Part corruptions as plug-ins: position, rotation, broken, swapped, missing, scale, bend, twist,
+dent, crack, fracture (``registry.TYPES``; ``registry.ANOMALY_TYPES`` adds ``material``, a scene's
+material swap).
 
 ``corrupt(shape, type, rng)`` -> ``(corrupted shape, CorruptionRecord)`` or ``Refused``;
 ``apply_record(shape, record)`` replays a record without randomness. One module per type

@@ -1,5 +1,6 @@
 """Geometry helpers shared by the corruption types: areas, random directions, rotations,
-surface sampling and the measurements the significance checks use (Chamfer, Kabsch).
+surface sampling, the measurements the significance checks use (Chamfer, Kabsch), a
+part's oriented box, smooth weights and the thickness behind a surface point.
 
 Data forms: vertices ``(n, 3) float64`` metres (shape frame, Z up), faces ``(k, 3) int64``;
 angles in radians unless a name says ``_deg``.
@@ -60,8 +61,12 @@ def axis_angle_matrix(axis, angle_rad: float) -> np.ndarray:
     return np.eye(3) + math.sin(angle_rad) * k + (1 - math.cos(angle_rad)) * (k @ k)
 
 
-def sample_surface(vertices: np.ndarray, faces: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 3) float64 points uniform on the surface (area-weighted triangle, uniform barycentric)."""
+def sample_surface(vertices: np.ndarray, faces: np.ndarray, n: int, rng: np.random.Generator,
+                   return_index: bool = False):
+    """(n, 3) float64 points uniform on the surface (area-weighted triangle, uniform barycentric).
+
+    return_index : also return the (n,) int64 index of each point's face (same draws from ``rng``).
+    """
     t = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
     area = 0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
     total = area.sum()
@@ -73,7 +78,8 @@ def sample_surface(vertices: np.ndarray, faces: np.ndarray, n: int, rng: np.rand
     flip = u.sum(1) > 1
     u[flip] = 1 - u[flip]
     tri = t[idx]
-    return tri[:, 0] + u[:, :1] * (tri[:, 1] - tri[:, 0]) + u[:, 1:] * (tri[:, 2] - tri[:, 0])
+    points = tri[:, 0] + u[:, :1] * (tri[:, 1] - tri[:, 0]) + u[:, 1:] * (tri[:, 2] - tri[:, 0])
+    return (points, idx.astype(np.int64)) if return_index else points
 
 
 def _to_trimesh(x):
@@ -128,3 +134,64 @@ def kabsch_angle_deg(before: np.ndarray, after: np.ndarray) -> float:
     d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
     r = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
     return float(np.degrees(np.arccos(np.clip((np.trace(r) - 1) / 2, -1.0, 1.0))))
+
+
+def part_frame(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The oriented bounding box of ``vertices``: ``(center (3,), axes (3, 3), extents (3,))``.
+
+    ``axes`` rows are unit vectors (shape frame), sorted by ``extents`` (metres), longest first.
+    Flat or degenerate input falls back to the axis-aligned box.
+    """
+    import trimesh
+
+    v = np.asarray(vertices, dtype=np.float64)
+    try:
+        to_origin, ext = trimesh.bounds.oriented_bounds(v)
+        rot, t = to_origin[:3, :3], to_origin[:3, 3]
+        center = -rot.T @ t
+        ext = np.asarray(ext, dtype=np.float64)
+    except Exception:  # noqa: BLE001 - qhull fails on flat or tiny input
+        rot, lo, hi = np.eye(3), v.min(0), v.max(0)
+        center, ext = 0.5 * (lo + hi), hi - lo
+    order = np.argsort(-ext, kind="stable")
+    return center, rot[order], ext[order]
+
+
+def falloff(s: np.ndarray) -> np.ndarray:
+    """``(1 - s**2)**2`` for ``|s| < 1``, else 0: 1 at the centre, smooth (C1) at the rim."""
+    s = np.abs(np.asarray(s, dtype=np.float64))
+    return np.where(s < 1.0, (1.0 - np.minimum(s, 1.0) ** 2) ** 2, 0.0)
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """``3x**2 - 2x**3`` of ``x`` clipped to [0, 1]; largest slope 1.5 (at 0.5)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def thickness_along(vertices: np.ndarray, faces: np.ndarray, point, direction) -> float | None:
+    """Distance (metres) from ``point`` on the surface to the next surface hit along the unit
+    ``direction``, or None when the ray leaves the mesh (an open or inverted surface)."""
+    import trimesh
+    from trimesh.ray.ray_triangle import RayMeshIntersector  # not embree: float64, same on every machine
+
+    mesh = trimesh.Trimesh(np.asarray(vertices), np.asarray(faces), process=False)
+    d = np.asarray(direction, dtype=np.float64)
+    eps = 1e-7 * max(diagonal(mesh.bounds), 1e-9)
+    origin = np.asarray(point, dtype=np.float64) + eps * d
+    locs, _, _ = RayMeshIntersector(mesh).intersects_location(origin[None], d[None], multiple_hits=True)
+    if len(locs) == 0:
+        return None
+    dist = (locs - origin) @ d
+    dist = dist[dist > 10 * eps]
+    return float(dist.min()) if len(dist) else None
+
+
+def perpendicular(n: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(3,) float64, a unit vector perpendicular to the unit ``n``, uniform in angle about it."""
+    helper = np.eye(3)[int(np.argmin(np.abs(n)))]
+    e1 = np.cross(n, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(n, e1)
+    a = float(rng.uniform(0.0, 2.0 * np.pi))
+    return np.cos(a) * e1 + np.sin(a) * e2

@@ -18,10 +18,19 @@ _MODULES = {
     "swapped": "datagen.corrupt.swapped",
     "missing": "datagen.corrupt.missing",
     "scale": "datagen.corrupt.scale",
+    "bend": "datagen.corrupt.bend",
+    "twist": "datagen.corrupt.twist",
+    "dent": "datagen.corrupt.dent",
+    "crack": "datagen.corrupt.crack",
+    "fracture": "datagen.corrupt.fracture",
 }
 
 #: Every corruption type, in a fixed order (plans, tables and previews follow it).
 TYPES: tuple[str, ...] = tuple(_MODULES)
+#: Anomalies that change no geometry: ``material`` (one copy of an object in a scene wears another material).
+NON_GEOMETRIC: tuple[str, ...] = ("material",)
+#: Every anomaly type a dataset may hold: the corruption types, then the non-geometric ones.
+ANOMALY_TYPES: tuple[str, ...] = TYPES + NON_GEOMETRIC
 
 
 def check_type(kind: str) -> str:
