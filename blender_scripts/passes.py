@@ -47,6 +47,8 @@ def color_image(chans: dict, background: str, grayscale: bool) -> np.ndarray:
     """uint8 image from the premultiplied linear ``Combined`` pass (see module docstring)."""
     rgb = np.stack([channel(chans, "Combined", c) for c in "RGB"], -1)
     a = channel(chans, "Combined", "A")
+    if background == "world":  # the film is opaque: the environment is in the pixels already
+        return srgb_encode(rgb @ LUMA) if grayscale else srgb_encode(rgb)
     if background == "white":
         lin = rgb + (1.0 - np.clip(a, 0.0, 1.0))[..., None]  # "over" a white (1, 1, 1) backdrop
         return srgb_encode(lin @ LUMA) if grayscale else srgb_encode(lin)

@@ -56,7 +56,8 @@ def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRunt
     """Engine, samples, denoiser, seed, passes and EXR output for ``settings``; device and threads from ``runtime``."""
     r = scene.render
     info = {"engine": settings.engine}
-    r.film_transparent = True  # backgrounds are composited exactly in passes.color_image
+    # white / transparent backgrounds are composited exactly in passes.color_image; "world" shows the environment
+    r.film_transparent = settings.background != "world"
     r.use_persistent_data = settings.engine == "cycles" and n_views > 1
     if runtime.threads > 0:
         r.threads_mode = "FIXED"

@@ -14,6 +14,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import bpy
 import mathutils
@@ -99,13 +100,34 @@ def smart_uv(obj: "bpy.types.Object", angle_limit: float = math.radians(66.0), m
     obj.select_set(False)
 
 
-def _world(lighting: Lighting) -> None:
+def _world(lighting: Lighting, spec_dir=None) -> None:
+    """Uniform world colour, or an HDR/EXR environment image (tinted by env_color, rotated about Z)."""
     world = bpy.data.worlds.new("world")
     bpy.context.scene.world = world
     nt = _node_tree(world)
     bg = next(n for n in nt.nodes if n.bl_idname == "ShaderNodeBackground")
-    bg.inputs["Color"].default_value = (*[float(c) for c in lighting.env_color], 1.0)
+    color = (*[float(c) for c in lighting.env_color], 1.0)
+    bg.inputs["Color"].default_value = color
     bg.inputs["Strength"].default_value = float(lighting.env_strength)
+    if lighting.env_map:
+        path = Path(lighting.env_map)
+        path = path if path.is_absolute() or spec_dir is None else Path(spec_dir) / path
+        if not path.is_file():
+            raise InputError(path, "environment map not found")
+        tex = nt.nodes.new("ShaderNodeTexEnvironment")
+        tex.image = bpy.data.images.load(str(path), check_existing=True)
+        coord = nt.nodes.new("ShaderNodeTexCoord")
+        mapping = nt.nodes.new("ShaderNodeMapping")
+        mapping.inputs["Rotation"].default_value = (0.0, 0.0, float(lighting.env_rotation))
+        nt.links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
+        nt.links.new(mapping.outputs["Vector"], tex.inputs["Vector"])
+        tint = nt.nodes.new("ShaderNodeMix")
+        tint.data_type, tint.blend_type = "RGBA", "MULTIPLY"
+        sock = {x.identifier: x for x in tint.inputs}
+        sock["Factor_Float"].default_value = 1.0
+        nt.links.new(tex.outputs["Color"], sock["A_Color"])
+        sock["B_Color"].default_value = color
+        nt.links.new(next(x for x in tint.outputs if x.identifier == "Result_Color"), bg.inputs["Color"])
 
 
 def _sun(lighting: Lighting) -> "bpy.types.Object":
@@ -126,7 +148,9 @@ def _sun(lighting: Lighting) -> "bpy.types.Object":
     return obj
 
 
-def _ground(settings: RenderSettings) -> "bpy.types.Object":
+def _ground(settings: RenderSettings, floor=None) -> "bpy.types.Object":
+    """A GROUND_SIZE m square at ``ground_z``: a shadow catcher (transparent background), else the
+    ``floor`` Material (procedural presets: object space = metres here) or a plain light gray."""
     h = GROUND_SIZE / 2.0
     z = float(settings.ground_z)
     v = np.array([[-h, -h, z], [h, -h, z], [h, h, z], [-h, h, z]])
@@ -137,6 +161,14 @@ def _ground(settings: RenderSettings) -> "bpy.types.Object":
     if settings.background == "transparent":
         obj.is_shadow_catcher = True
         me.materials.append(_fallback_material())
+    elif floor is not None and floor.kind != "flat":
+        from blender_scripts import materials as bmat
+
+        me.materials.append(bmat.build_material(floor))
+        if bmat.needs_uv(floor):  # texture maps tile every metre
+            uv = me.uv_layers.new(name="UVMap")
+            loops = np.array([me.loops[i].vertex_index for i in range(len(me.loops))])
+            uv.data.foreach_set("uv", (v[loops, :2] / 1.0).astype(np.float32).reshape(-1))
     else:
         me.materials.append(_principled("__floor__", GRAY, roughness=1.0))
     bpy.context.scene.collection.objects.link(obj)
@@ -171,10 +203,11 @@ def build(spec: SceneSpec, spec_dir=None) -> BuiltScene:
             smart_uv(obj)
             stats["uv_s"] += time.perf_counter() - t
         built.objects[o.name] = obj
-    _world(spec.lighting)
-    _sun(spec.lighting)
+    _world(spec.lighting, spec_dir)
+    if spec.lighting.key_strength > 0:
+        _sun(spec.lighting)
     if spec.settings.ground:
-        built.ground = _ground(spec.settings)
+        built.ground = _ground(spec.settings, spec.floor)
     stats.pop("warned_materials", None)
     stats["build_s"] = time.perf_counter() - t0
     built.timings = stats

@@ -18,6 +18,7 @@ COMMANDS = {
     "shapes": ("datagen.commands.shapes", "shapes", "Make or import a shape library."),
     "corrupt": ("datagen.commands.corrupt", "corrupt", "Apply the part corruptions to a shape library."),
     "generate": ("datagen.commands.generate", "generate", "Render a dataset (format v1) from a shape library."),
+    "scenes": ("datagen.commands.scenes", "scenes", "Render Odd-One-Out scenes (ToysAD / PartsAD style)."),
     "demo": ("datagen.commands.generate", "demo", "A small dataset from built-in procedural chairs, in minutes."),
     "render-spec": ("datagen.commands.render_spec", "render_spec", "Render SceneSpec JSON (e.g. from generate --dry-run --specs)."),
     "slurm-script": ("datagen.commands.generate", "slurm_script_cmd", "Write an sbatch array script (one shard per task)."),
@@ -26,7 +27,7 @@ COMMANDS = {
     "stats": ("datagen.commands.inspect", "stats", "Counts of a dataset, like the paper's Table 1."),
     "preview": ("datagen.commands.inspect", "preview", "One contact-sheet PNG of a dataset."),
     "verify": ("datagen.commands.inspect", "verify", "Check a dataset against format v1; list problems."),
-    "export": ("datagen.commands.export", "export", "Write a dataset in a paper's released layout (looking3d)."),
+    "export": ("datagen.commands.export", "export", "Write a dataset in a paper's released layout (looking3d, oddoneout)."),
     "import": ("datagen.commands.export", "import_group", "Read a paper's released layout into format v1 (looking3d)."),
 }
 

@@ -186,45 +186,70 @@ class GenConfig:
 
     # --- JSON ----------------------------------------------------------------------------
     def to_json(self) -> dict:
-        d = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if f.name == "render":
-                v = v.to_json(RENDER_FIELDS)
-            d[f.name] = list(v) if isinstance(v, tuple) else v
-        return d
+        return config_to_json(self)
 
     @classmethod
     def from_json(cls, d: dict, where: str | None = None) -> "GenConfig":
         """A config from JSON. Render settings go in ``"render"``; top-level render keys (the
         version-1 layout, e.g. ``{"samples": 64}``) are accepted and moved there."""
-        try:
-            return cls(**_fields(d))
-        except (TypeError, ValueError) as e:
-            raise InputError(where, f"bad config: {e}") from None
+        return config_from_json(cls, d, where)
 
     def replace(self, **changes) -> "GenConfig":
         return dataclasses.replace(self, **changes)
 
 
-def _fields(d: dict) -> dict:
-    """JSON keys -> GenConfig keyword arguments (tuples, nested render, legacy flat render keys)."""
+# --- shared by every run config (GenConfig, datagen.scene_config.ScenesConfig) -----------------------
+def config_to_json(config) -> dict:
+    """A run config as JSON types; ``render`` without its per-spec fields."""
+    d = {}
+    for f in dataclasses.fields(config):
+        v = getattr(config, f.name)
+        if f.name == "render":
+            v = v.to_json(RENDER_FIELDS)
+        d[f.name] = list(v) if isinstance(v, tuple) else v
+    return d
+
+
+def config_from_json(cls, d: dict, where: str | None = None):
+    """``cls(**...)`` from JSON: lists become tuples, ``render`` (nested, or its keys at the top level)
+    becomes a RenderSettings; unknown keys and bad values raise ``InputError`` naming ``where``."""
+    try:
+        if not isinstance(d, dict):
+            raise ValueError("config must be a JSON object")
+        names = {f.name for f in dataclasses.fields(cls)}
+        d = dict(d)
+        render = dict(d.pop("render", None) or {})
+        render.update({k: d.pop(k) for k in list(d) if k in RENDER_FIELDS})
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown config keys {unknown}; known: {', '.join(sorted(names | set(RENDER_FIELDS)))}")
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(render=RenderSettings.from_json(render), **kw)
+    except (TypeError, ValueError) as e:
+        raise InputError(where, f"bad config: {e}") from None
+
+
+def load_preset_file(path, presets: dict, default: str, cls, **overrides):
+    """A config JSON file (``{"preset": name, ...changes}``; ``render`` merged key by key over the
+    preset's) plus ``overrides`` (see ``with_overrides``)."""
+    d = read_json(path)
     if not isinstance(d, dict):
-        raise ValueError("config must be a JSON object")
-    names = {f.name for f in dataclasses.fields(GenConfig)}
-    d = dict(d)
-    render = dict(d.pop("render", None) or {})
-    render.update({k: d.pop(k) for k in list(d) if k in RENDER_FIELDS})
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise ValueError(f"unknown config keys {unknown}; known: {', '.join(sorted(names | set(RENDER_FIELDS)))}")
-    out = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-    out["render"] = RenderSettings.from_json(render)
-    return out
+        raise InputError(path, "config must be a JSON object")
+    name = d.get("preset", default)
+    if name not in presets:
+        raise InputError(path, f"unknown preset {name!r}; choose one of {', '.join(presets)}")
+    base = presets[name].to_json()
+    render = {**base.pop("render"), **(d.get("render") or {})}
+    merged = {**base, **{k: v for k, v in d.items() if k != "render"}, "render": render}
+    config = config_from_json(cls, merged, where=str(path))  # top-level render keys override "render"
+    try:
+        return with_overrides(config, **overrides)
+    except ValueError as e:
+        raise InputError(path, f"bad config: {e}") from None
 
 
-def with_overrides(config: GenConfig, **overrides) -> GenConfig:
-    """``config`` with ``overrides`` applied by ``dataclasses.replace`` (None values ignored).
+def with_overrides(config, **overrides):
+    """``config`` (any run config) with ``overrides`` applied by ``dataclasses.replace`` (None values ignored).
 
     Keys are GenConfig fields or render settings fields (``samples=64`` sets ``render.samples``).
     """
@@ -273,17 +298,4 @@ def load_config(path, **overrides) -> GenConfig:
 
     Changes apply on top of the named preset (default brokenchairs); ``render`` is merged key by key.
     """
-    d = read_json(path)
-    if not isinstance(d, dict):
-        raise InputError(path, "config must be a JSON object")
-    name = d.get("preset", "brokenchairs")
-    if name not in PRESETS:
-        raise InputError(path, f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    base = PRESETS[name].to_json()
-    render = {**base.pop("render"), **(d.get("render") or {})}
-    merged = {**base, **{k: v for k, v in d.items() if k != "render"}, "render": render}
-    config = GenConfig.from_json(merged, where=str(path))  # top-level render keys override "render"
-    try:
-        return with_overrides(config, **overrides)
-    except ValueError as e:
-        raise InputError(path, f"bad config: {e}") from None
+    return load_preset_file(path, PRESETS, "brokenchairs", GenConfig, **overrides)

@@ -19,13 +19,14 @@ from datagen.config import GenConfig
 from datagen.dataset.format import SPLITS
 from datagen.seeding import rng_for, stable_seed
 
-KINDS = ("ref", "normal", "anomaly")
+KINDS = ("ref", "normal", "anomaly", "scene")
 
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work. id : ``<shape_id>/<variant>``; kind : ref | normal | anomaly;
-    anomaly : the corruption type (anomaly jobs) or None; seed : 63-bit int; split : train | val | test."""
+    """One unit of work. id : ``<shape_id>/<variant>`` (queries) or the scene id ``<shape_id>-<NNN>``;
+    kind : ref | normal | anomaly | scene; anomaly : the anomaly type (anomaly jobs; the anomalous copy of
+    a scene) or None; seed : 63-bit int; split : a split name of the dataset (train, val, test, ...)."""
 
     id: str
     kind: str
@@ -76,6 +77,50 @@ def plan(config: GenConfig, shape_ids, seed: int) -> list[Job]:
             if u < config.anomaly_prob:
                 jid = f"{sid}/{kind}"
                 jobs.append(Job(jid, "anomaly", sid, kind, stable_seed(seed, jid), split))
+    return jobs
+
+
+def assign_scene_splits(categories: dict[str, str], ratios, unseen: tuple, seed: int) -> dict[str, list[str]]:
+    """Shape id -> category ``categories`` -> splits by shape (and by category for toys).
+
+    Shapes of a category in ``unseen`` all go to ``unseen-test``; the others are cut by ``ratios``
+    (``assign_splits``) into train / val / test, and test is called ``seen-test`` when some
+    category is unseen (the ToysAD names). Lists sorted, disjoint; empty ones left out.
+    """
+    held = sorted(s for s, c in categories.items() if c in unseen)
+    seen = assign_splits([s for s in categories if categories[s] not in unseen], ratios, seed)
+    out = {"train": seen["train"], "val": seen["val"], ("seen-test" if held else "test"): seen["test"]}
+    if held:
+        out["unseen-test"] = held
+    return {k: v for k, v in out.items() if v}
+
+
+def scene_id(shape_id: str, k: int) -> str:
+    """The k-th (0-based) scene of a shape: ``<shape_id>-<k+1:03d>`` (the ToysAD naming)."""
+    return f"{shape_id}-{k + 1:03d}"
+
+
+def plan_scenes(config, categories: dict[str, str], seed: int, n_scenes: int) -> list[Job]:
+    """``n_scenes`` scene jobs over the shapes of ``categories`` (shape id -> category).
+
+    Scene i shows shape ``order[i % n]`` (``order`` a seeded permutation of the sorted ids), as that
+    shape's scene ``i // n``; whether it has an anomalous copy (``config.anomaly_ratio``) and of which
+    type (uniform over ``config.types``) is drawn from ``rng_for(seed, "scene-anomaly", scene id)``.
+    Scene i is the same whatever ``n_scenes`` is, so a larger run extends a smaller one.
+    """
+    ids = sorted(categories)
+    if not ids:
+        return []
+    splits = assign_scene_splits(categories, config.splits, config.unseen_categories, seed)
+    split_of = {sid: name for name, members in splits.items() for sid in members}
+    order = rng_for(seed, "scene-shapes").permutation(len(ids))
+    jobs = []
+    for i in range(int(n_scenes)):
+        sid = ids[int(order[i % len(ids)])]
+        jid = scene_id(sid, i // len(ids))
+        r = rng_for(seed, "scene-anomaly", jid)
+        anomaly = config.types[int(r.integers(len(config.types)))] if r.random() < config.anomaly_ratio else None
+        jobs.append(Job(jid, "scene", sid, anomaly, stable_seed(seed, jid), split_of[sid]))
     return jobs
 
 

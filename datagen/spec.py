@@ -195,7 +195,9 @@ class Lighting:
     env_color : (3,) linear RGB of the uniform world light; env_strength : float.
     key_direction : (3,) unit vector pointing FROM the scene TOWARDS the light (world).
     key_strength : sun strength (W/m^2); key_color : (3,) linear RGB; key_angle : sun disk angle, radians
-    (softness of shadows).
+    (softness of shadows). env_map : path of an HDR/EXR environment image (lights the scene instead
+    of the uniform colour, times ``env_strength``; tinted by ``env_color``) or None; env_rotation :
+    its rotation about +Z, radians.
     """
 
     env_color: tuple = (1.0, 1.0, 1.0)
@@ -204,6 +206,8 @@ class Lighting:
     key_strength: float = 3.0
     key_color: tuple = (1.0, 1.0, 1.0)
     key_angle: float = 0.2
+    env_map: str | None = None
+    env_rotation: float = 0.0
 
 
 ENGINES = ("cycles", "workbench")
@@ -211,6 +215,7 @@ DENOISERS = ("none", "oidn_fast", "oidn")
 DENOISE_QUALITIES = ("high", "balanced", "fast")
 DEVICES = ("cpu", "cuda", "optix")
 PASSES = ("rgb", "depth", "index")
+BACKGROUNDS = ("white", "transparent", "world")
 #: RenderSettings fields that each spec sets (from its job and its kind of render), not a run's config.
 PER_SPEC_SETTINGS = ("seed", "ground_z", "grayscale", "passes")
 
@@ -246,7 +251,8 @@ class RenderRuntime:
 class RenderSettings:
     """engine : cycles | workbench. samples : Cycles samples per pixel. denoise : none | oidn_fast
     (OIDN with prefilter FAST) | oidn (default quality).
-    seed : Cycles noise seed. background : white | transparent. ground : a shadow-catching floor
+    seed : Cycles noise seed. background : white | transparent | world (the environment, as a camera
+    sees it: scenes whose views show the sky above the floor). ground : a shadow-catching floor
     under the objects at ``ground_z``. grayscale : write single-channel images (reference views).
     passes : subset of rgb, depth, index.
     Light paths and denoiser quality (Cycles only; the defaults are Blender's): max_bounces : total
@@ -281,8 +287,8 @@ class RenderSettings:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.denoise not in DENOISERS:
             raise ValueError(f"denoise must be one of {DENOISERS}, got {self.denoise!r}")
-        if self.background not in ("white", "transparent"):
-            raise ValueError(f"background must be white|transparent, got {self.background!r}")
+        if self.background not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {BACKGROUNDS}, got {self.background!r}")
         _int_in("samples", self.samples, 1, 65536)
         if self.denoise_quality not in DENOISE_QUALITIES:
             raise ValueError(f"denoise_quality must be one of {DENOISE_QUALITIES}, got {self.denoise_quality!r}")
@@ -317,13 +323,15 @@ class RenderSettings:
 class SceneSpec:
     """Everything one Blender render job needs. Rendering writes, per camera c (``NNNN`` = c zero-padded to 4):
     ``NNNN.png`` (8-bit RGB, RGBA if transparent, L if grayscale), ``NNNN_depth.npy`` ((H, W) float32 planar z,
-    metres, 0 = background), ``NNNN_index.png`` ((H, W) uint16 pass indices, 0 = background)."""
+    metres, 0 = background), ``NNNN_index.png`` ((H, W) uint16 pass indices, 0 = background).
+    floor : the ground's Material when ``settings.ground`` (None: plain light gray)."""
 
     objects: tuple
     cameras: tuple
     lighting: Lighting = Lighting()
     settings: RenderSettings = RenderSettings()
     meta: dict = field(default_factory=dict)
+    floor: Material | None = None
     version: int = SPEC_VERSION
 
     def __post_init__(self):
@@ -345,6 +353,7 @@ class SceneSpec:
             "cameras": [c.to_json() for c in self.cameras],
             "lighting": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self.lighting).items()},
             "settings": self.settings.to_json(),
+            "floor": None if self.floor is None else dataclasses.asdict(self.floor),
             "meta": self.meta,
         }
 
@@ -363,6 +372,7 @@ class SceneSpec:
                 lighting=Lighting(**lighting),
                 settings=RenderSettings.from_json(d.get("settings", {})),
                 meta=d.get("meta", {}),
+                floor=Material(**d["floor"]) if d.get("floor") else None,
                 version=d["version"],
             )
         except (KeyError, TypeError, ValueError) as e:

@@ -133,10 +133,12 @@ def build_dataset(root, size: int = 48, ref_size: int = 32, scenes: bool = True,
             rgb[inst > 0] = (120, 100, 80)
             views.append({"rgb": rgb, "depth": np.where(inst > 0, 3.0, 0.0).astype(np.float32), "instances": inst})
         cams = [Camera.orbit(3.0, 2 * np.pi * v / 3, 0.4, 213.33 * size / 256, size, size).to_json() for v in range(3)]
-        objects = [{"id": f"o{j}", "shape_id": sid, "instance": j + 1, "label": int(j == 1),
+        objects = [{"id": j + 1, "shape_id": sid, "label": int(j == 1),
                     "anomaly": {"type": "broken", "part": "seat"} if j == 1 else None}
                    for j, sid in enumerate(("A", "B", "D"))]
-        w.write_scene("scene_0", {"objects": objects, "cameras": cams, "split": "test"}, views)
+        boxes = [[bbox_of(v["instances"] == j + 1) for j in range(3)] for v in views]
+        w.write_scene("scene_0", {"objects": objects, "cameras": cams, "split": "test", "shape_id": "D",
+                                  "boxes2d": boxes}, views)
     w.write_splits({"train": ["A", "B"], "val": ["C"], "test": ["D"]})
     w.finalize()
     return w

@@ -106,14 +106,20 @@ def test_cells_show_query_masks_bbox_parts_depth_references(ds, sheet):
 
 
 def test_scene_row_marks_the_anomalous_object(ds, sheet):
-    row = 8
-    overlay = _cell(sheet, row, 1)
+    row, ncols = 8, 4 + P.N_REFS
     scene_dir = ds / "scenes" / "scene_0"
     inst = np.asarray(Image.open(scene_dir / "instances" / "0000.png")).astype(int)
     up = np.repeat(np.repeat(inst, SCALE, 0), SCALE, 1)
-    bad = overlay[up == 2].astype(int)  # object o1 (instance 2) is anomalous -> red
-    good = overlay[up == 1].astype(int)
+    # the instances cell: object 2 (anomalous) red, the others not
+    cell = _cell(sheet, row, ncols - 2).astype(int)
+    bad, good = cell[up == 2], cell[up == 1]
     assert (bad[:, 0] - bad[:, 1] > 100).all() and not (good[:, 0] - good[:, 1] > 100).any()
+    # the first view: a red box around object 2, a green one around object 1
+    view = _cell(sheet, row, 0).astype(int)
+    ys, xs = np.nonzero(up == 2)
+    assert tuple(view[ys.min(), xs.min()]) == P.ANOMALY_BOX
+    ys, xs = np.nonzero(up == 1)
+    assert tuple(view[ys.min(), xs.min()]) == P.NORMAL_BOX
 
 
 def test_deterministic_split_and_cli(ds, tmp_path):

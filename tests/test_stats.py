@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from datagen.commands.inspect import stats as stats_cmd
-from datagen.corrupt.registry import TYPES
+from datagen.corrupt.registry import ANOMALY_TYPES
 from datagen.dataset.stats import compute_stats, format_table
 from synth_dataset import build_dataset
 
@@ -18,7 +18,7 @@ def ds(tmp_path_factory):
 
 def test_counts_by_type_like_table1(ds):
     st = compute_stats(ds)
-    assert list(st["by_type"]) == list(TYPES)  # every registered type, in registry order (zeros when absent)
+    assert list(st["by_type"]) == list(ANOMALY_TYPES)  # every anomaly type, in registry order (zeros when absent)
     expect = {  # type: (shapes, images, [min, max, median] views per shape)
         "position": (2, 3, (1, 2, 1.5)),
         "rotation": (1, 1, (1, 1, 1)),

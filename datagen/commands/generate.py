@@ -55,13 +55,12 @@ def _overrides(resolution=None, samples=None, types=None, min_visible_px=None, a
     return over
 
 
-def print_counts(counts):
+def print_counts(counts, what: str = "samples"):
     if counts:
         by = ", ".join(f"{k} {v}" for k, v in counts.get("by_type", {}).items())
-        click.echo(
-            f"dataset: {counts.get('samples', 0)} samples ({counts.get('normal', 0)} normal, "
-            f"{counts.get('anomalous', 0)} anomalous: {by}); {counts.get('reference_shapes', 0)} reference shapes"
-        )
+        refs = f"; {counts.get('reference_shapes', 0)} reference shapes" if what == "samples" else ""
+        click.echo(f"dataset: {counts.get('samples', 0)} {what} ({counts.get('normal', 0)} normal, "
+                   f"{counts.get('anomalous', 0)} anomalous: {by}){refs}")
 
 
 def config_options(f):
@@ -151,8 +150,9 @@ def print_dry_run(runner, shard, specs: bool, patterns) -> None:
             click.echo(json.dumps(b.spec_json(mesh_root=store), sort_keys=True))
 
 
-def run_and_report(runner, *, workers, executor, address, shard, opts, quiet, finalize_only=False) -> None:
-    """``generate_dataset`` + the summary lines; exit code 1 when a job failed."""
+def run_and_report(runner, *, workers, executor, address, shard, opts, quiet, finalize_only=False,
+                   what: str = "samples") -> None:
+    """``generate_dataset`` + the summary lines (``what``: samples or scenes); exit code 1 when a job failed."""
     from datagen.errors import DatagenError
     from datagen.generate import generate_dataset
 
@@ -162,12 +162,12 @@ def run_and_report(runner, *, workers, executor, address, shard, opts, quiet, fi
     except DatagenError as e:
         raise click.ClickException(str(e)) from None
     if summary is not None:
-        click.echo(summary.line("jobs", outputs="samples written"))
+        click.echo(summary.line("jobs", outputs=f"{what} written"))
     if runner.bad_donors:
         click.echo(f"donor shapes skipped (unreadable): {', '.join(sorted(runner.bad_donors))}")
     if counts is None:
         click.echo(f"shard {shard[0]}/{shard[1]} finished; after all shards run the same command with --finalize-only")
-    print_counts(counts)
+    print_counts(counts, what)
     if summary is not None and summary.failed:
         sys.exit(1)
 

@@ -35,15 +35,17 @@ def stats(root, as_json, max_meta):
 @click.command()
 @_root
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
-@click.option("-n", "n", default=8, show_default=True, type=click.IntRange(min=1), help="Query samples (rows).")
+@click.option("-n", "n", default=8, show_default=True, type=click.IntRange(min=1), help="Query samples (rows); scenes of a scenes dataset.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the (deterministic) choice of samples.")
 @click.option("--split", default=None, help="Only samples of this split (train, val, test).")
-@click.option("--scenes", default=2, show_default=True, type=click.IntRange(min=0), help="Odd-One-Out scene rows, if any.")
+@click.option("--scenes", default=None, type=click.IntRange(min=0), help="Odd-One-Out scene rows (default: N for a scenes dataset, else 2).")
 @click.option("--cell", default=160, show_default=True, type=click.IntRange(min=32), help="Cell size in pixels.")
 def preview(root, out, n, seed, split, scenes, cell):
-    """One PNG to judge the dataset at a glance: per sample the query, mask/bbox overlays, parts, depth, reference views.
+    """One PNG to judge the dataset at a glance: per sample the query, mask/bbox overlays, parts, depth,
+    reference views; per scene several views with every object's 2D box (green normal, red anomalous),
+    the anomaly's pixels, instances and depth.
 
-    The samples cover every anomaly type present plus normals.
+    The samples (and scenes) cover every anomaly type present plus normals.
 
     Example: datagen preview ds/ --out preview.png -n 8 --seed 0
     """

@@ -2,7 +2,8 @@
 
 ```
 <root>/dataset.json        format, format_version, generator_version, config, seed, counts
-<root>/splits.json         {"train": [shape ids], "val": [...], "test": [...]}  (disjoint by shape)
+<root>/splits.json         {"train": [shape ids], "val": [...], "test": [...]}  (disjoint by shape;
+                           scenes datasets may use "seen-test" / "unseen-test" instead of "test")
 <root>/index.jsonl         one line per sample (rebuilt from the sample folders by ``finalize``)
 <root>/shapes/<shape_id>/  reference shape: parts.json + objs/*.obj (shape library layout), and
     views/NNNN.png           textureless grayscale reference views
@@ -12,7 +13,9 @@
 <root>/samples/<sample_id>/  rgb.png, depth.npy, parts.png (uint16: 1 + part index, 0 = none),
                              mask_new.png, mask_old.png (anomalies only; mask_old absent for missing),
                              meta.json
-<root>/scenes/<scene_id>/    Odd-One-Out scenes: rgb/NNNN.png, depth/NNNN.npy, instances/NNNN.png, scene.json
+<root>/scenes/<scene_id>/    Odd-One-Out scenes: rgb/NNNN.png, depth/NNNN.npy, instances/NNNN.png (uint16:
+                             0 = floor/background, i = objects[i-1]), anomaly/NNNN.png (the anomaly's
+                             pixels, anomalous scenes), scene.json
 ```
 A sample, reference or scene folder is written atomically: it exists only when complete.
 
@@ -24,11 +27,14 @@ views all have it may lack the part meshes (parts.json, objs/).
 
 from __future__ import annotations
 
-from datagen.corrupt.registry import TYPES as ANOMALY_TYPES  # noqa: F401 - the one list of anomaly types
+from datagen.corrupt.registry import ANOMALY_TYPES  # noqa: F401 - the one list of anomaly types
 
 FORMAT_NAME = "anomaly3d-dataset"
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
+#: Split names a scenes dataset may also use (the ToysAD ones: test on seen / on unseen categories).
+SCENE_SPLITS = ("seen-test", "unseen-test")
+ALL_SPLITS = SPLITS + SCENE_SPLITS
 
 DATASET_JSON = "dataset.json"
 SPLITS_JSON = "splits.json"

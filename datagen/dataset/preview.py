@@ -6,8 +6,8 @@ One row per query sample: the RGB query; the query with the anomaly overlays (ma
 red, mask_old cyan, bbox yellow); the part index mask colorized; the depth colorized
 (near = yellow, far = blue, background = black); and up to four reference views of its
 shape. Above each row a label: sample id, normal/ANOMALOUS, anomaly type and part, shape,
-split, bbox. Odd-One-Out scenes get rows too: view 0, view 0 with the instances
-(anomalous objects red), its depth, and further views.
+split, bbox. Odd-One-Out scenes get rows too: several views with every object's 2D box
+(green normal, red anomalous), the anomaly's pixels in red, the instance ids and the depth.
 
 Small images are scaled up by an integer factor (nearest) so a 32-64 px dataset is readable;
 large ones are scaled down to the cell size.
@@ -173,43 +173,62 @@ def _query_cells(ds: Dataset, row: dict, cell: int) -> tuple[list[Image.Image], 
     return cells, text, anomalous
 
 
+NORMAL_BOX = (40, 200, 60)
+ANOMALY_BOX = (230, 20, 20)
+
+
 def _scene_instances(scene: dict) -> tuple[set[int], list[str]]:
-    """Instance ids of anomalous objects (``instance`` or ``pass_index`` of the object, else its
-    position + 1) and their descriptions."""
+    """Instance ids of anomalous objects (their ``id``, else their position + 1) and their descriptions."""
     ids, desc = set(), []
     for j, o in enumerate(scene.get("objects", [])):
         if int(o.get("label", 0)):
-            ids.add(int(o.get("instance", o.get("pass_index", j + 1))))
-            desc.append(f"{o.get('id', j)} {(o.get('anomaly') or {}).get('type')}")
+            ids.add(int(o.get("id", j + 1)))
+            a = o.get("anomaly") or {}
+            desc.append(f"object {o.get('id', j + 1)}: {a.get('type')} (part {a.get('part')})")
     return ids, desc
 
 
 def _scene_cells(ds: Dataset, row: dict, cell: int, ncols: int) -> tuple[list[Image.Image], str, bool]:
+    """Views with every object's 2D box (green normal, red anomalous; the view where the anomaly shows
+    most comes first), the anomaly's pixels in red on that view, the instance ids, the depth."""
     d = ds.root / row.get("path", f"{F.SCENES_DIR}/{row['id']}")
     scene = ds.scene(row["id"])
     bad, desc = _scene_instances(scene)
     n_views = len(list((d / "rgb").glob("*.png")))
-    stem = F.view_stem(0)
+    visible = (scene.get("anomaly") or {}).get("visible_px") or []
+    best = int(np.argmax(visible)) if visible else 0
+    n_boxed = max(1, ncols - 3)
+    picks = [best] + [int(k) for k in np.linspace(0, n_views, n_boxed, endpoint=False).round() if int(k) != best]
+    picks = list(dict.fromkeys(picks))[:n_boxed]
+    boxes = scene.get("boxes2d") or []
+    ids = [int(o.get("id", j + 1)) for j, o in enumerate(scene.get("objects", []))]
 
-    def overlay():
-        rgb = to_rgb(load_png(d / "rgb" / f"{stem}.png"))
-        inst = load_png(d / "instances" / f"{stem}.png").astype(np.int64)
-        img = rgb.copy()
-        col = colorize_index(inst, highlight=bad)
-        fg = inst > 0
-        img[fg] = (rgb[fg] * 0.4 + col[fg] * 0.6).round().astype(np.uint8)
-        return _fit(img, cell, exact=True)[0]
+    def boxed(k):
+        img, scale = _fit(to_rgb(load_png(d / "rgb" / f"{F.view_stem(k)}.png")), cell)
+        draw = ImageDraw.Draw(img)
+        for oid, box in zip(ids, boxes[k] if k < len(boxes) else []):
+            if box:
+                x1, y1, x2, y2 = (float(v) * scale for v in box)
+                draw.rectangle([x1, y1, x2 - 1, y2 - 1], outline=ANOMALY_BOX if oid in bad else NORMAL_BOX,
+                               width=max(1, round(scale)))
+        return img
 
-    cells = [
-        _safe(lambda: _fit(to_rgb(load_png(d / "rgb" / f"{stem}.png")), cell)[0], cell),
-        _safe(overlay, cell),
-        _safe(lambda: _fit(colorize_depth(load_npy(d / "depth" / f"{stem}.npy")), cell, exact=True)[0], cell),
-    ]
-    for v in range(1, min(n_views, ncols - 2)):
-        cells.append(_safe(lambda v=v: _fit(to_rgb(load_png(d / "rgb" / f"{F.view_stem(v)}.png")), cell)[0], cell))
+    def anomaly():
+        rgb = to_rgb(load_png(d / "rgb" / f"{F.view_stem(best)}.png"))
+        mask = d / "anomaly" / f"{F.view_stem(best)}.png"
+        return _fit(blend(rgb, load_png(mask) > 0, NEW_RGB) if mask.is_file() else rgb, cell, exact=True)[0]
+
+    def instances():
+        inst = load_png(d / "instances" / f"{F.view_stem(best)}.png").astype(np.int64)
+        return _fit(colorize_index(inst, highlight=bad), cell, exact=True)[0]
+
+    cells = [_safe(lambda k=k: boxed(k), cell) for k in picks]
+    cells += [Image.new("RGB", (cell, cell), CELL_BG)] * (n_boxed - len(cells))  # fixed columns
+    cells += [_safe(anomaly, cell), _safe(instances, cell),
+              _safe(lambda: _fit(colorize_depth(load_npy(d / "depth" / f"{F.view_stem(best)}.npy")), cell, exact=True)[0], cell)]
     n_obj = len(scene.get("objects", []))
-    text = (f"{row['id']}   SCENE   {n_obj} objects, {len(desc)} anomalous"
-            + (f" ({', '.join(desc)})" if desc else "") + f"   {n_views} views   {scene.get('split')}")
+    text = (f"{row['id']}   {n_obj} objects, {'ANOMALOUS ' + '; '.join(desc) if desc else 'all normal'}   "
+            f"{n_views} views   {scene.get('split')}")
     return cells, text, bool(desc)
 
 
@@ -249,10 +268,11 @@ def make_preview(
     n: int = 8,
     seed: int = 0,
     split: str | None = None,
-    scenes: int = 2,
+    scenes: int | None = None,
     cell: int = 160,
 ) -> Path:
-    """Write a contact sheet of ``n`` query samples (and up to ``scenes`` scenes) to ``out_png``.
+    """Write a contact sheet of ``n`` query samples (and up to ``scenes`` scenes; default: ``n`` for a
+    dataset of scenes only, else 2; chosen like the queries, covering every anomaly type) to ``out_png``.
 
     root : dataset folder (format v1). n : query rows; the choice is deterministic in ``seed``
     and covers every anomaly type present plus normals when n allows. split : only rows of
@@ -262,8 +282,9 @@ def make_preview(
     ds = Dataset(root)
     rng = rng_for("preview", int(seed))
     queries = choose_samples(ds.rows(split=split, kind="query"), n, rng)
-    scene_rows = ds.rows(split=split, kind="scene")
-    scene_rows = [scene_rows[i] for i in sorted(rng.permutation(len(scene_rows))[:scenes])] if scenes else []
+    if scenes is None:  # a scenes dataset: n scene rows; a query dataset: 2 (if it has any)
+        scenes = 2 if queries else n
+    scene_rows = choose_samples(ds.rows(split=split, kind="scene"), scenes, rng) if scenes else []
     if not queries and not scene_rows:
         raise InputError(ds.root / F.INDEX_JSONL, f"no samples{' in split ' + split if split else ''} to preview")
 
@@ -286,9 +307,12 @@ def make_preview(
              + (f", split {split}" if split else "") + f"   (preview seed {seed})")
     draw.text((MARGIN, MARGIN), title, fill=(0, 0, 0), font=font)
     legend = ("overlay: mask_new red, mask_old cyan, bbox yellow.  parts: one colour per part.  "
-              "depth: near yellow -> far blue, background black.  scenes: anomalous objects red.")
+              "depth: near yellow -> far blue, background black.  scenes: boxes green = normal, red = anomalous.")
     draw.text((MARGIN, MARGIN + 20), legend, fill=(60, 60, 60), font=small)
-    heads = ["query", "overlay", "parts", "depth"] + [f"reference view {i + 1}" for i in range(N_REFS)]
+    if queries:
+        heads = ["query", "overlay", "parts", "depth"] + [f"reference view {i + 1}" for i in range(N_REFS)]
+    else:  # a scenes dataset
+        heads = [f"view {i + 1} (boxes)" for i in range(ncols - 3)] + ["anomaly (red)", "instances", "depth"]
     for k, h in enumerate(heads):
         draw.text((cell_origin(0, k, c)[0], MARGIN + 40), h, fill=(0, 0, 0), font=small)
     for i, (cells, text, anomalous) in enumerate(rows):

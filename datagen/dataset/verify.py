@@ -138,8 +138,8 @@ def _check_splits(root: Path, rows: list[dict], out: _Problems) -> None:
         return
     where: dict[str, str] = {}
     for name, ids in splits.items():
-        if name not in F.SPLITS:
-            out.add(p, f"unknown split {name!r} (expected {', '.join(F.SPLITS)})")
+        if name not in F.ALL_SPLITS:
+            out.add(p, f"unknown split {name!r} (expected {', '.join(F.ALL_SPLITS)})")
         if not isinstance(ids, list):
             out.add(p, f"split {name!r} is not a list")
             continue
@@ -148,12 +148,12 @@ def _check_splits(root: Path, rows: list[dict], out: _Problems) -> None:
                 out.add(p, f"shape {sid!r} is in both {where[sid]} and {name}: splits must be disjoint")
             else:
                 where[sid] = name
-    uncovered = sorted({r["shape_id"] for r in rows if r["kind"] == "query" and r["shape_id"] not in where})
+    uncovered = sorted({r["shape_id"] for r in rows if r["shape_id"] not in where})
     if uncovered:
         more = f" (+{len(uncovered) - 10} more)" if len(uncovered) > 10 else ""
         out.add(p, f"{len(uncovered)} sample shape(s) in no split: {', '.join(map(str, uncovered[:10]))}{more}")
     for r in rows:
-        if r["kind"] == "query" and r["shape_id"] in where and r["split"] != where[r["shape_id"]]:
+        if r["shape_id"] in where and r["split"] != where[r["shape_id"]]:
             out.add(root / r["path"], f"split {r['split']!r} but its shape {r['shape_id']!r} is in {where[r['shape_id']]}")
 
 
@@ -328,7 +328,7 @@ def _check_reference(root: Path, shape_id: str, pixels: bool, out: _Problems) ->
                 out.add(p, "depth not finite and >= 0")
 
 
-def _check_scene(root: Path, row: dict, out: _Problems) -> None:
+def _check_scene(root: Path, row: dict, pixels: bool, out: _Problems) -> None:
     d = root / row["path"]
     if not d.is_dir():
         out.add(d, "indexed scene folder missing")
@@ -337,8 +337,12 @@ def _check_scene(root: Path, row: dict, out: _Problems) -> None:
     if scene is None:
         return
     cams = scene.get("cameras")
+    objects = scene.get("objects", [])
     counts = {}
-    for sub, ext in (("rgb", ".png"), ("depth", ".npy"), ("instances", ".png")):
+    subs = [("rgb", ".png"), ("depth", ".npy"), ("instances", ".png")]
+    if (d / "anomaly").is_dir() or scene.get("anomaly"):
+        subs.append(("anomaly", ".png"))
+    for sub, ext in subs:
         sd = d / sub
         counts[sub] = len(list(sd.glob(f"[0-9][0-9][0-9][0-9]{ext}"))) if sd.is_dir() else 0
     if len(set(counts.values())) != 1:
@@ -347,18 +351,41 @@ def _check_scene(root: Path, row: dict, out: _Problems) -> None:
         out.add(d, f"{counts['rgb']} rgb views but {len(cams)} cameras")
     if counts["rgb"] == 0:
         out.add(d / "rgb", "no views")
-    for o in scene.get("objects", []):
+    ids = [o.get("id") for o in objects]
+    if ids != list(range(1, len(objects) + 1)):
+        out.add(d / F.SCENE_JSON, f"object ids {ids} are not 1..{len(objects)} (the values of instances/)")
+    for o in objects:
         if int(o.get("label", 0)) and (o.get("anomaly") or {}).get("type") is None:
             out.add(d / F.SCENE_JSON, f"object {o.get('id')!r}: label 1 without anomaly type")
-    if isinstance(cams, list):
-        for i, cam in enumerate(cams):
-            if not isinstance(cam, dict) or "width" not in cam:
-                continue
-            for sub in ("rgb", "instances"):
-                p = d / sub / f"{F.view_stem(i)}.png"
-                size = _image_size(p) if p.is_file() else None
-                if size is not None and size != (int(cam["width"]), int(cam["height"])):
-                    out.add(p, f"size {size[0]}x{size[1]} != camera {cam['width']}x{cam['height']}")
+        atype = (o.get("anomaly") or {}).get("type")
+        if atype is not None and atype not in F.ANOMALY_TYPES:
+            out.add(d / F.SCENE_JSON, f"object {o.get('id')!r}: anomaly type {atype!r} is not one of {', '.join(F.ANOMALY_TYPES)}")
+    boxes = scene.get("boxes2d")
+    if not isinstance(cams, list):
+        return
+    for i, cam in enumerate(cams):
+        if not isinstance(cam, dict) or "width" not in cam:
+            continue
+        for sub in ("rgb", "instances"):
+            p = d / sub / f"{F.view_stem(i)}.png"
+            size = _image_size(p) if p.is_file() else None
+            if size is not None and size != (int(cam["width"]), int(cam["height"])):
+                out.add(p, f"size {size[0]}x{size[1]} != camera {cam['width']}x{cam['height']}")
+        p = d / "instances" / f"{F.view_stem(i)}.png"
+        if not pixels or not p.is_file():
+            continue
+        try:
+            inst = load_png(p).astype(np.int64)
+        except InputError as e:
+            out.add(p, e.problem)
+            continue
+        if inst.max(initial=0) > len(objects):
+            out.add(p, f"instance id {int(inst.max())} but the scene has {len(objects)} objects")
+        if isinstance(boxes, list) and i < len(boxes) and isinstance(boxes[i], list):
+            for k, box in enumerate(boxes[i][: len(objects)]):
+                want = bbox_of(inst == k + 1)
+                if (box is None) != (want is None) or (box is not None and list(box) != want):
+                    out.add(d / F.SCENE_JSON, f"view {i} object {k + 1}: boxes2d {box} != its pixels' box {want}")
 
 
 def verify(root: str | os.PathLike, pixels: bool = True, progress: bool = False) -> list[str]:
@@ -406,5 +433,5 @@ def verify(root: str | os.PathLike, pixels: bool = True, progress: bool = False)
         _check_reference(root, str(sid), pixels, out)
     for r in rows:
         if r["kind"] == "scene":
-            _check_scene(root, r, out)
+            _check_scene(root, r, pixels, out)
     return list(out)

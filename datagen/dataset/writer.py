@@ -167,27 +167,38 @@ class DatasetWriter:
         return (self.scene_dir(scene_id) / F.SCENE_JSON).is_file()
 
     def write_scene(self, scene_id: str, scene: dict, views: list[dict]) -> Path:
-        """scene : {"objects": [...], "cameras": [...], "split": ...}; views : [{"rgb", "depth", "instances"}]."""
+        """scene : {"objects": [...], "cameras": [...], "split": ...}; views : [{"rgb": (H,W,3) uint8,
+        "depth": (H,W) float32 metres, "instances": (H,W) uint16 (0 = floor/background, i = objects[i-1]),
+        "anomaly": (H,W) bool, optional: the anomaly's pixels}]."""
         with atomic_dir(self.scene_dir(scene_id)) as tmp:
-            for sub in ("rgb", "depth", "instances"):
+            subs = ("rgb", "depth", "instances") + (("anomaly",) if views and "anomaly" in views[0] else ())
+            for sub in subs:
                 (tmp / sub).mkdir()
             for i, v in enumerate(views):
                 stem = F.view_stem(i)
                 save_png(tmp / "rgb" / f"{stem}.png", v["rgb"])
                 np.save(tmp / "depth" / f"{stem}.npy", np.asarray(v["depth"], dtype=np.float32))
                 save_png(tmp / "instances" / f"{stem}.png", np.asarray(v["instances"], dtype=np.uint16))
+                if "anomaly" in subs:
+                    save_png(tmp / "anomaly" / f"{stem}.png", np.asarray(v["anomaly"], dtype=bool))
             (tmp / F.SCENE_JSON).write_text(dumps_json(dict(scene, id=scene_id, kind="scene")))
         return self.scene_dir(scene_id)
 
     # --- dataset-level files -----------------------------------------------------------
     def write_splits(self, splits: dict) -> None:
+        """``{split name: [shape ids]}``: names among ``format.ALL_SPLITS``, disjoint. train / val / test
+        are always written (empty if absent), the scene names only when given."""
+        bad = sorted(set(splits) - set(F.ALL_SPLITS))
+        if bad:
+            raise ValueError(f"unknown split names {bad}; expected some of {', '.join(F.ALL_SPLITS)}")
         seen: dict[str, str] = {}
-        for name in F.SPLITS:
-            for sid in splits.get(name, []):
+        for name, ids in splits.items():
+            for sid in ids:
                 if sid in seen:
                     raise ValueError(f"shape {sid} is in both {seen[sid]} and {name}: splits must be disjoint")
                 seen[sid] = name
-        atomic_write_json(self.root / F.SPLITS_JSON, {k: list(splits.get(k, [])) for k in F.SPLITS})
+        names = [k for k in F.ALL_SPLITS if k in F.SPLITS or k in splits]
+        atomic_write_json(self.root / F.SPLITS_JSON, {k: list(splits.get(k, [])) for k in names})
 
     def finalize(self) -> dict:
         """Rebuild index.jsonl and the counts in dataset.json from the complete folders on disk."""

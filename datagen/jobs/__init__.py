@@ -6,7 +6,7 @@ cache, the material library) and does one job at a time: ``run(job, renderer) ->
 A renderer is anything with ``render(spec_path, out_dir) -> answer`` (the worker protocol's
 answer dict: ``{"ok": true, "views": [...]}`` or ``{"ok": false, "error": ...}``), so the job
 code is pure Python and any executor (thread + Blender subprocess, Ray actor, Slurm task)
-can call it. One subclass per kind of data: ``looking3d.Looking3DRunner``.
+can call it. One subclass per kind of data: ``looking3d.Looking3DRunner``, ``oddoneout.ScenesRunner``.
 
 Resume: after all its outputs a job writes ``<out>/jobs/<job id>.done`` (JSON: status,
 samples written, views dropped); a job with that marker is skipped.
@@ -234,7 +234,7 @@ class Runner:
 
 
 #: kind -> "module:class" of its runner (imported when used).
-RUNNERS = {"looking3d": "datagen.jobs.looking3d:Looking3DRunner"}
+RUNNERS = {"looking3d": "datagen.jobs.looking3d:Looking3DRunner", "oddoneout": "datagen.jobs.oddoneout:ScenesRunner"}
 
 
 def runner_class(kind: str):
@@ -247,4 +247,6 @@ def runner_class(kind: str):
 def runner_from_args(d: dict) -> Runner:
     """Rebuild a runner from ``Runner.args()`` (in a Ray actor, for example)."""
     cls = runner_class(d["kind"])
-    return cls(cls.config_class.from_json(d["config"]), d["library"], d["out"], d["seed"], shape_ids=d["shape_ids"])
+    base = ("kind", "config", "library", "out", "seed")
+    return cls(cls.config_class.from_json(d["config"]), d["library"], d["out"], d["seed"],
+               **{k: v for k, v in d.items() if k not in base})

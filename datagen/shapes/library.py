@@ -171,6 +171,15 @@ def list_shapes(root: str | os.PathLike) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_shape_dir(p))
 
 
+def read_category(folder: str | os.PathLike) -> str:
+    """The category of the shape in ``folder`` from its parts.json alone (no mesh is read)."""
+    folder = Path(folder)
+    info = read_json(folder / PARTS_JSON)
+    if not isinstance(info, dict) or not isinstance(info.get("category"), str):
+        raise InputError(folder / PARTS_JSON, "no category")
+    return info["category"]
+
+
 def iter_library(root: str | os.PathLike) -> Iterator[Shape]:
     for folder in list_shapes(root):
         yield read_shape(folder)
