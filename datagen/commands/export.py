@@ -1,7 +1,7 @@
 """``datagen export <layout>`` and ``datagen import <layout>``: thin click groups, one library call each.
 
-Layouts: ``looking3d`` (BrokenChairs-180K, Looking 3D). More exports (e.g. ``oddoneout``) add a
-subcommand to the ``export`` group.
+Layouts: ``looking3d`` (BrokenChairs-180K, Looking 3D), ``oddoneout`` (ToysAD-8K / PartsAD-15K,
+Odd-One-Out; export only). More exports add a subcommand to the ``export`` group.
 """
 
 from __future__ import annotations
@@ -51,6 +51,36 @@ def export_looking3d_cmd(src, out, query_size, n_points, workers, progress):
         c = s.by_group.get(group, {})
         click.echo(f"{what}: " + ", ".join(f"{k} {c.get(k, 0)}" for k in ("done", "skipped", "failed")))
     click.echo(s.line("export", outputs="written"))
+
+
+@export.command("oddoneout")
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Export root = the config's dataset.data_path (created; must be empty or a previous export: rerun = resume).")
+@click.option("--split-file", type=click.Path(dir_okay=False), default=None,
+              help="Where the split JSON goes (the config's dataset.split_path)  [default: OUT/split.json]")
+@click.option("--size", default=256, show_default=True, type=click.IntRange(16, 4096),
+              help="Side of RGB / masks, px (the config's dataset.dimension); K is scaled to it.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Processes writing scenes.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+def export_oddoneout_cmd(src, out, split_file, size, workers, progress):
+    """ToysAD-8K / PartsAD-15K layout (one folder per scene: RGB/, masks/, scene3d.metadata.json, ...)
+    plus a split JSON, which the official Odd-One-Out train.py reads with dataset.data_path = OUT and
+    dataset.split_path = the split file.
+
+    Example: datagen export oddoneout ds/ --out parts_like/ --split-file parts_like/split.json
+    """
+    from datagen.export import export_oddoneout
+
+    t = time.perf_counter()
+    try:
+        r = export_oddoneout(src, out, split_file=split_file, size=size, workers=workers, progress=progress)
+    except InputError as e:
+        raise click.ClickException(str(e)) from None
+    r.summary.seconds = time.perf_counter() - t
+    for line in r.lines():
+        click.echo(line)
+    click.echo(r.summary.line("scenes", outputs="written"))
 
 
 @import_group.command("looking3d")
