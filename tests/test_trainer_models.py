@@ -48,7 +48,7 @@ def test_query_only_shapes():
     m = build_model("query-only", width=8, enc_dim=16, box_head=True, norm="gn")
     out = m(torch.randn(3, 3, 64, 64))
     assert out["logit"].shape == (3,) and out["box"].shape == (3, 4)
-    assert set(MODELS) == {"cmt", "query_only"}
+    assert set(MODELS) == {"cmt", "query_only", "oddoneout"}
     with pytest.raises(ValueError):
         build_model("vit")
 

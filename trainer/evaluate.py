@@ -7,73 +7,76 @@ Writes ``<run>/eval_<split>_v<views>.json`` (metrics) and ``..._predictions.csv`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from trainer.data import AnomalyDataset, collate
-from trainer.losses import cxcywh_to_xyxy
-from trainer.metrics import summarize
-from trainer.runtime import default_workers, load_model
+from trainer.runtime import TrainConfig, default_workers, load_model
+from trainer.tasks import task_for
 
 
-@torch.no_grad()
-def evaluate_model(model: torch.nn.Module, loader: DataLoader, device: torch.device, amp: str = "none") -> dict:
-    """Run ``model`` over ``loader``; returns {"metrics": summarize(...), "ids", "types", "labels", "probs"}."""
-    was_training = model.training
-    model.eval()
-    ids, types, labels, probs, boxes, gts, has = [], [], [], [], [], [], []
-    for batch in loader:
-        b = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in batch.items()}
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=(amp == "bf16")):
-            out = model(b["query"], b.get("refs"), b.get("points"), b.get("point_valid"))
-        probs.append(torch.sigmoid(out["logit"].float()).cpu().numpy())
-        labels.append(batch["label"].numpy())
-        ids += batch["id"]
-        types += batch["type"]
-        if out.get("box") is not None:
-            boxes.append(cxcywh_to_xyxy(out["box"].float()).cpu().numpy())
-            gts.append(batch["bbox"].numpy())
-            has.append(batch["has_box"].numpy())
-    model.train(was_training)
-    p = np.concatenate(probs).astype(np.float64)
-    y = np.concatenate(labels)
-    box_args = {}
-    if boxes:
-        box_args = dict(pred_boxes=np.concatenate(boxes), gt_boxes=np.concatenate(gts), has_box=np.concatenate(has))
-    return {"metrics": summarize(p, y, types, **box_args), "ids": ids, "types": types, "labels": y, "probs": p}
-
-
-def evaluate(run: str | os.PathLike, data: str | os.PathLike, split: str = "test", views: int = 20, batch_size: int = 8,
-             workers: int | None = None, device: str = "auto", amp: str = "none", resolution: int | None = None, write: bool = True) -> dict:
+def evaluate(run: str | os.PathLike, data: str | os.PathLike, split: str = "test", views: int | None = None,
+             batch_size: int = 8, workers: int | None = None, device: str = "auto", amp: str = "none",
+             resolution: int | None = None, write: bool = True) -> dict:
     """Evaluate the checkpoint ``run`` (a run folder -> last.pt, or a .pt file) on ``split`` of ``data``.
-    Returns the metrics dict (auroc, accuracy, per_type, box_ap50 when the box head is on)."""
+
+    views : reference views (CMT: the first N regular ones, default 20) or input views (Odd-One-Out,
+    default: the training's). Returns the metrics dict (auroc, accuracy, per_type; box_ap50 with a box
+    head; Odd-One-Out: object-level, with predicted instances and ``*_gt`` with ground-truth ones).
+    Writes ``<run>/eval_<split>_v<views>.json`` and a per-sample / per-object predictions CSV.
+    """
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else torch.device(device)
     model, ck = load_model(run, dev)
-    res = resolution or int(ck["config"].get("resolution", 256))
-    ds = AnomalyDataset(data, split, views if model.uses_views else 0, res, train=False)
+    known = {f for f in TrainConfig.__dataclass_fields__}
+    cfg = TrainConfig(**{k: v for k, v in ck["config"].items() if k in known})
+    task = task_for(ck["model_name"])
+    over = {"data": str(data), "resolution": resolution or cfg.resolution}
+    if ck["model_name"] == "oddoneout":
+        over["views"] = views or cfg.views
+    else:
+        over["eval_views"] = 20 if views is None else views
+    cfg = dataclasses.replace(cfg, **over)
+    ds = task.dataset(cfg, model, split, train=False)
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=default_workers() if workers is None else workers,
-                        collate_fn=collate)
-    r = evaluate_model(model, loader, dev, amp)
-    m = dict(r["metrics"], split=split, views=views if model.uses_views else 0, checkpoint_epoch=ck.get("epoch"))
+                        collate_fn=task.collate)
+    r = task.evaluate(cfg, model, loader, dev, amp)
+    n_views = (cfg.views if ck["model_name"] == "oddoneout" else cfg.eval_views) if model.uses_views else 0
+    m = dict(r["metrics"], split=split, views=n_views, checkpoint_epoch=ck.get("epoch"))
     if write:
         base = Path(run) if Path(run).is_dir() else Path(run).parent
         stem = base / f"eval_{split}_v{m['views']}"
         Path(f"{stem}.json").write_text(json.dumps(m, indent=2))
         with open(f"{stem}_predictions.csv", "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["id", "type", "label", "prob"])
-            for row in zip(r["ids"], r["types"], r["labels"].tolist(), r["probs"].tolist()):
-                w.writerow(row)
+            if "records" in r:  # one row per ground-truth object
+                keys = sorted({k for rec in r["records"] for k in rec if not isinstance(rec[k], (list, dict))})
+                w.writerow(keys)
+                for rec in r["records"]:
+                    w.writerow([rec.get(k) for k in keys])
+            else:
+                w.writerow(["id", "type", "label", "prob"])
+                for row in zip(r["ids"], r["types"], r["labels"].tolist(), r["probs"].tolist()):
+                    w.writerow(row)
     return m
 
 
 def format_table(m: dict) -> str:
-    """A plain-text summary: AUROC, accuracy, per-type accuracy (and box AP)."""
+    """A plain-text summary: AUROC, accuracy, per-type accuracy (and box AP; Odd-One-Out: object level,
+    with predicted instances and with ground-truth instances)."""
+    if "auroc_gt" in m:  # Odd-One-Out
+        lines = [f"objects {m['n_objects']} ({m['n_anomalous']} anomalous) in {m['n_scenes']} scenes; "
+                 f"instances found {m['recall'] * 100:.1f} %, mean 3D IoU {m['mean_iou']:.2f}",
+                 f"predicted instances:    AUROC {m['auroc'] * 100:.1f}   accuracy {m['accuracy'] * 100:.1f}",
+                 f"ground-truth instances: AUROC {m['auroc_gt'] * 100:.1f}   accuracy {m['accuracy_gt'] * 100:.1f}",
+                 f"{'type':<12}{'n':>6}{'AUROC':>8}{'acc':>8}{'AUROC gt':>10}{'acc gt':>8}"]
+        for k, v in m["per_type"].items():
+            lines.append(f"{k:<12}{v['n']:>6}{v['auroc'] * 100:>8.1f}{v['accuracy'] * 100:>8.1f}"
+                         f"{v['auroc_gt'] * 100:>10.1f}{v['accuracy_gt'] * 100:>8.1f}")
+        return "\n".join(lines)
     lines = [f"AUROC {m['auroc'] * 100:.1f}   accuracy {m['accuracy'] * 100:.1f}   n = {m['n']}"]
     if "box_ap50" in m:
         lines.append(f"box AP@0.5 {m['box_ap50'] * 100:.1f}")

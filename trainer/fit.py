@@ -16,18 +16,16 @@ import dataclasses
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
-from trainer.data import AnomalyDataset, collate
-from trainer.evaluate import evaluate_model
-from trainer.losses import LossConfig, compute_loss
 from trainer.models import build_model
-from trainer.runtime import (
+from trainer.runtime import (  # noqa: F401 - TrainConfig: trainer.fit.TrainConfig is the public name too
+    TrainConfig,
     autocast,
     default_workers,
     resolve_amp,
@@ -37,45 +35,7 @@ from trainer.runtime import (
     setup_distributed,
     to_device,
 )
-
-
-@dataclass
-class TrainConfig:
-    model: str = "cmt"  # cmt | query_only
-    data: str = ""
-    out: str = "runs/cmt"
-    epochs: int = 20
-    views: int = 10  # reference views per training item (the paper: 10; test: all 20)
-    eval_views: int = 20
-    batch_size: int = 8  # per process
-    resolution: int = 256
-    lr: float = 2e-5  # the paper: Adam, 2e-5
-    optimizer: str = "adam"  # adam | adamw
-    weight_decay: float = 0.0
-    schedule: str = "cosine"  # cosine | constant
-    warmup_steps: int = 0
-    clip: float = 1.0  # gradient-norm clipping (0 = off)
-    amp: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU, where bf16 is emulated and slow) | bf16 | none
-    channels_last: bool = True
-    compile: bool = False
-    workers: int | None = None  # DataLoader workers (None = the machine's CPUs, at most 4)
-    seed: int = 0
-    augment: bool = True  # horizontal flip + random crop (224/256 of the side) resized back
-    crop_fraction: float = 224 / 256
-    vlfa: bool = True
-    w_qv: float = 0.5
-    w_vv: float = 0.5
-    tau: float = 0.1
-    model_args: dict = field(default_factory=dict)  # e.g. {"topk": 0, "pe3d": False, "box_head": True, "width": 8}
-    train_split: str = "train"
-    val_split: str | None = "val"
-    max_steps: int = 0  # stop after this many steps in total (0 = no limit)
-    log_every: int = 10
-    keep_checkpoints: bool = False  # also keep epoch_NNN.pt
-    resume: str | None = None  # a checkpoint file, or a run folder (its last.pt)
-    tensorboard: bool = True
-    progress: bool = True
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+from trainer.tasks import task_for
 
 
 class EpochSampler(Sampler):
@@ -97,7 +57,7 @@ class EpochSampler(Sampler):
 
 
 class _EpochDataset(torch.utils.data.Dataset):
-    def __init__(self, ds: AnomalyDataset):
+    def __init__(self, ds):
         self.ds = ds
 
     def __len__(self):
@@ -109,8 +69,14 @@ class _EpochDataset(torch.utils.data.Dataset):
         return self.ds[i]
 
 
-def forward(model, batch: dict) -> dict:
-    return model(batch["query"], batch.get("refs"), batch.get("points"), batch.get("point_valid"))
+def mean_over_ranks(values: dict, world: int, device) -> dict:
+    """The mean of each float over the DDP processes (what a log row should show), or ``values`` alone."""
+    if world <= 1:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return {k: float(v) / world for k, v in zip(keys, t.tolist())}
 
 
 def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
@@ -191,26 +157,27 @@ def train(cfg: TrainConfig) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     seed_everything(cfg.seed)
+    task = task_for(cfg.model)
     model = build_model(cfg.model, **cfg.model_args)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
+    if world > 1 and device.type == "cuda":  # BatchNorm statistics over every process's batch
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device)
-    if cfg.channels_last:
+    if cfg.channels_last and task.channels_last:
         model.to(memory_format=torch.channels_last)
-    views = cfg.views if model.uses_views else 0
 
     workers = default_workers() if cfg.workers is None else cfg.workers
-    ds = AnomalyDataset(cfg.data, cfg.train_split, views, cfg.resolution, train=True, seed=cfg.seed,
-                        crop_fraction=cfg.crop_fraction if cfg.augment else 1.0, flip=cfg.augment)
+    ds = task.dataset(cfg, model, cfg.train_split, train=True)
     sampler = EpochSampler(DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=False))
     loader = DataLoader(_EpochDataset(ds), batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
-                        collate_fn=collate, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+                        collate_fn=task.collate, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
                         drop_last=len(ds) >= 4 * cfg.batch_size * world)
     val_loader = None
     if cfg.val_split and main_proc:
         try:
-            vds = AnomalyDataset(cfg.data, cfg.val_split, cfg.eval_views if model.uses_views else 0, cfg.resolution, train=False)
-            val_loader = DataLoader(vds, batch_size=cfg.batch_size, shuffle=False, num_workers=workers, collate_fn=collate)
+            vds = task.dataset(cfg, model, cfg.val_split, train=False)
+            val_loader = DataLoader(vds, batch_size=cfg.batch_size, shuffle=False, num_workers=workers, collate_fn=task.collate)
         except Exception as e:  # no val split: train without validation
             print(f"validation off: {e}")
 
@@ -220,13 +187,13 @@ def train(cfg: TrainConfig) -> dict:
         optimizer.load_state_dict(ckpt["optimizer"])
         start_epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
         torch.set_rng_state(ckpt["torch_rng"])
-    net = model
+    net = task.train_module(cfg, model)  # batch -> (loss, logs) in one forward call
     if world > 1:
-        find_unused = cfg.model == "cmt" and not cfg.vlfa
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
-                                                        find_unused_parameters=find_unused)
-    fwd = torch.compile(net) if cfg.compile else net
-    loss_cfg = LossConfig(vlfa=cfg.vlfa and model.uses_views, w_qv=cfg.w_qv, w_vv=cfg.w_vv, tau=cfg.tau)
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
+                                                        find_unused_parameters=task.find_unused(cfg, model))
+    if cfg.compile and cfg.model != "oddoneout":  # (the Odd-One-Out task compiles its dense part itself)
+        net = torch.compile(net)
+    select = task.select(cfg)
     total_steps = cfg.epochs * len(loader)
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
@@ -250,20 +217,19 @@ def train(cfg: TrainConfig) -> dict:
         for batch in it:
             if cfg.max_steps and step >= cfg.max_steps:
                 break
-            batch = to_device(batch, device, cfg.channels_last)
+            batch = to_device(batch, device, cfg.channels_last and task.channels_last)
             for g in optimizer.param_groups:
                 g["lr"] = lr_at(cfg, step, total_steps)
             with autocast(device, cfg.amp):
-                out_ = forward(fwd, batch)
-            loss, parts = compute_loss(out_, batch, loss_cfg)
+                loss, parts = net(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if cfg.clip > 0 else float("inf"))
             optimizer.step()
             step += 1
-            seen += len(batch["label"]) * world
+            seen += task.batch_size(batch) * world
             if step % cfg.log_every == 0 or step == 1:
-                vals = {k: float(v) for k, v in parts.items()}
+                vals = mean_over_ranks({k: float(v) for k, v in parts.items()}, world, device)
                 last_loss = vals["loss"]
                 row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"], "grad_norm": float(gnorm), **vals,
                        "samples_per_s": seen / max(time.perf_counter() - t0, 1e-9)}
@@ -272,19 +238,19 @@ def train(cfg: TrainConfig) -> dict:
                     it.set_postfix(loss=f"{last_loss:.4f}")
         if main_proc:
             if val_loader is not None:
-                val = evaluate_model(model, val_loader, device, resolve_amp(cfg.amp, device))["metrics"]
+                val = task.evaluate(cfg, model, val_loader, device, resolve_amp(cfg.amp, device))["metrics"]
                 logger.scalars("val", {k: v for k, v in val.items() if k != "per_type"}, step)
                 with (out / "metrics.jsonl").open("a") as f:
                     f.write(json.dumps({"epoch": epoch + 1, "step": step, **val}) + "\n")
             save_checkpoint(out / "last.pt", model, optimizer, cfg, epoch + 1, step, val)
             if cfg.keep_checkpoints:
                 save_checkpoint(out / f"epoch_{epoch + 1:03d}.pt", model, optimizer, cfg, epoch + 1, step, val)
-            score = val.get("auroc", float("nan")) if val else float("nan")
+            score = val.get(select, float("nan")) if val else float("nan")
             if math.isfinite(score) and score > best:
                 best = score
                 save_checkpoint(out / "best.pt", model, optimizer, cfg, epoch + 1, step, val)
             print(f"epoch {epoch + 1}/{cfg.epochs} step {step} loss {last_loss:.4f}"
-                  + (f" val auroc {val.get('auroc', float('nan')):.4f} acc {val.get('accuracy', float('nan')):.4f}" if val else ""))
+                  + (f" val {select} {val.get(select, float('nan')):.4f} acc {val.get('accuracy', float('nan')):.4f}" if val else ""))
         if world > 1:
             dist.barrier()
     logger.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,47 @@ import torch
 import torch.distributed as dist
 
 from trainer.models import build_model
+
+
+@dataclass
+class TrainConfig:
+    model: str = "cmt"  # cmt | query_only | oddoneout
+    data: str = ""
+    out: str = "runs/cmt"
+    epochs: int = 20
+    views: int = 10  # reference views per training item (the paper: 10; test: all 20)
+    eval_views: int = 20
+    batch_size: int = 8  # per process
+    resolution: int = 256
+    lr: float = 2e-5  # the paper: Adam, 2e-5
+    optimizer: str = "adam"  # adam | adamw
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # cosine | constant
+    warmup_steps: int = 0
+    clip: float = 1.0  # gradient-norm clipping (0 = off)
+    amp: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU, where bf16 is emulated and slow) | bf16 | none
+    channels_last: bool = True
+    compile: bool = False
+    workers: int | None = None  # DataLoader workers (None = the machine's CPUs, at most 4)
+    seed: int = 0
+    augment: bool = True  # horizontal flip + random crop (224/256 of the side) resized back
+    crop_fraction: float = 224 / 256
+    vlfa: bool = True
+    w_qv: float = 0.5
+    w_vv: float = 0.5
+    tau: float = 0.1
+    model_args: dict = field(default_factory=dict)  # e.g. {"topk": 0, "pe3d": False, "box_head": True, "width": 8}
+    task_args: dict = field(default_factory=dict)  # oddoneout: trainer.oddoneout.task.TaskConfig fields (teacher, weights, ...)
+    gt_instances: bool = False  # oddoneout ablation: best.pt by the AUROC on ground-truth instances
+    train_split: str = "train"
+    val_split: str | None = "val"
+    max_steps: int = 0  # stop after this many steps in total (0 = no limit)
+    log_every: int = 10
+    keep_checkpoints: bool = False  # also keep epoch_NNN.pt
+    resume: str | None = None  # a checkpoint file, or a run folder (its last.pt)
+    tensorboard: bool = True
+    progress: bool = True
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
 
 
 def default_workers(limit: int = 4) -> int:

@@ -1,4 +1,4 @@
-"""``datagen train cmt|query-only`` and ``datagen evaluate``: thin wrappers over trainer.fit / trainer.evaluate.
+"""``datagen train cmt|query-only|oddoneout`` and ``datagen evaluate``: thin wrappers over trainer.fit / trainer.evaluate.
 
 The one training command line: ``torchrun`` launches it too for DDP
 (``torchrun --nproc-per-node 4 -m datagen.cli train cmt ...``). torch is imported only when a
@@ -20,7 +20,7 @@ def _common(f):
         click.option("--epochs", default=20, show_default=True),
         click.option("--batch-size", default=8, show_default=True, help="Per process (GPU)."),
         click.option("--resolution", default=256, show_default=True, help="Query / reference size in pixels (multiple of 32)."),
-        click.option("--lr", default=2e-5, show_default=True),
+        click.option("--lr", type=float, default=None, help="Learning rate (default: CMT 2e-5 as the paper; Odd-One-Out 3e-4)."),
         click.option("--optimizer", type=click.Choice(["adam", "adamw"]), default="adam", show_default=True),
         click.option("--weight-decay", default=0.0, show_default=True),
         click.option("--amp", type=click.Choice(["auto", "bf16", "none"]), default="auto", show_default=True,
@@ -29,7 +29,6 @@ def _common(f):
         click.option("--workers", type=click.IntRange(0), default=None,
                      help="DataLoader workers (default: the machine's CPUs, at most 4)."),
         click.option("--seed", default=0, show_default=True),
-        click.option("--box-head", is_flag=True, help="Add the box-regression head (L1 + GIoU)."),
         click.option("--pretrained", type=click.Path(exists=True, dir_okay=False), default=None, help="Local ResNet-18 weights."),
         click.option("--compile", "compile_", is_flag=True, help="torch.compile the model."),
         click.option("--resume", type=click.Path(exists=True), default=None, help="Checkpoint or run folder to resume."),
@@ -46,20 +45,27 @@ def _common(f):
     return f
 
 
-def _config(model: str, kw: dict, extra_args: dict):
+def _key_values(texts, option: str) -> dict:
     import yaml
 
+    out = {}
+    for s in texts:
+        if "=" not in s:
+            raise click.BadParameter(f"expected KEY=VALUE, got {s!r}", param_hint=option)
+        k, v = s.split("=", 1)
+        out[k.strip().replace("-", "_")] = yaml.safe_load(v)
+    return out
+
+
+def _config(model: str, kw: dict, extra_args: dict, task_args: dict | None = None, lr: float = 2e-5):
     from trainer.fit import TrainConfig
 
-    model_args = {}
-    for s in kw.pop("model_arg"):
-        if "=" not in s:
-            raise click.BadParameter(f"expected KEY=VALUE, got {s!r}", param_hint="--model-arg")
-        k, v = s.split("=", 1)
-        model_args[k.strip().replace("-", "_")] = yaml.safe_load(v)
+    model_args = _key_values(kw.pop("model_arg"), "--model-arg")
     model_args.update(extra_args)
-    if kw.pop("box_head"):
+    if kw.pop("box_head", False):
         model_args["box_head"] = True
+    if kw["lr"] is None:
+        kw["lr"] = lr
     pretrained = kw.pop("pretrained")
     if pretrained:
         model_args["pretrained"] = pretrained
@@ -69,7 +75,7 @@ def _config(model: str, kw: dict, extra_args: dict):
     kw["augment"] = not kw.pop("no_augment")
     if kw["val_split"] in ("", "none"):
         kw["val_split"] = None
-    return TrainConfig(model=model, model_args=model_args, **kw)
+    return TrainConfig(model=model, model_args=model_args, task_args=task_args or {}, **kw)
 
 
 def _report(result: dict) -> None:
@@ -85,6 +91,7 @@ def train():
 
 @train.command("cmt")
 @_common
+@click.option("--box-head", is_flag=True, help="Add the box-regression head (L1 + GIoU).")
 @click.option("--views", default=10, show_default=True, help="Reference views per training sample.")
 @click.option("--eval-views", default=20, show_default=True, help="Reference views for validation.")
 @click.option("--no-topk", is_flag=True, help="Ablation: dense cross-attention.")
@@ -105,6 +112,7 @@ def cmt(no_topk, no_vlfa, no_3dpe, topk, **kw):
 
 @train.command("query-only")
 @_common
+@click.option("--box-head", is_flag=True, help="Add the box-regression head (L1 + GIoU).")
 def query_only(**kw):
     """Baseline: ResNet-18 + FPN on the query image alone."""
     from trainer.fit import train as run
@@ -114,11 +122,36 @@ def query_only(**kw):
     _report(run(cfg))
 
 
+@train.command("oddoneout")
+@_common
+@click.option("--views", default=5, show_default=True, help="Input views per scene (as many held-out views supervise the rendering).")
+@click.option("--gt-instances", is_flag=True, help="Ablation: train and select the checkpoint on ground-truth instances.")
+@click.option("--pred-instances", is_flag=True, help="Train the classifier on instances clustered from the density.")
+@click.option("--teacher", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Local DINOv2 ViT-S/14 weights (dinov2_vits14_pretrain.pth) for the feature distillation.")
+@click.option("--task-arg", multiple=True, metavar="KEY=VALUE", help="Odd-One-Out training option, e.g. rays_per_view=1024.")
+def oddoneout(views, gt_instances, pred_instances, teacher, task_arg, **kw):
+    """The Odd-One-Out model on scenes: voxel features from the views, rendering losses, cross-instance top-k attention."""
+    from trainer.fit import train as run
+
+    if gt_instances and pred_instances:
+        raise click.UsageError("--gt-instances and --pred-instances exclude each other")
+    task_args = _key_values(task_arg, "--task-arg")
+    if pred_instances:
+        task_args["train_instances"] = "pred"
+    if teacher:
+        task_args["teacher"] = teacher
+    cfg = _config("oddoneout", kw, {"feat_dim": 384} if teacher else {}, task_args, lr=3e-4)
+    cfg.views, cfg.eval_views, cfg.gt_instances, cfg.channels_last = views, views, gt_instances, False
+    _report(run(cfg))
+
+
 @click.command()
 @click.argument("run", type=click.Path(exists=True))
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--split", default="test", show_default=True)
-@click.option("--views", default=20, show_default=True, help="Reference views (the first N regular ones).")
+@click.option("--views", type=click.IntRange(1), default=None,
+              help="CMT: reference views (the first N regular ones; default 20). Odd-One-Out: input views (default: training's).")
 @click.option("--batch-size", default=8, show_default=True)
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader workers (default: the machine's CPUs, at most 4).")
 @click.option("--device", default="auto", show_default=True)

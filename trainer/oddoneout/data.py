@@ -1,7 +1,7 @@
 """Torch dataset over the Odd-One-Out scenes of a format-v1 dataset.
 
-Reads (see datagen/dataset/format.py): ``splits.json`` (scene ids per split), ``index.jsonl`` (rows
-of kind "scene" with "path"), and per scene ``rgb/NNNN.png``, ``depth/NNNN.npy``,
+Reads (see datagen/dataset/format.py): ``index.jsonl`` (rows of kind "scene" with "split" and
+"path"), and per scene ``rgb/NNNN.png``, ``depth/NNNN.npy``,
 ``instances/NNNN.png`` (uint16, 0 = floor/background, i = objects[i-1]) and ``scene.json``
 (objects with label, anomaly, bbox3d; cameras with K, OpenCV world_to_camera, width, height).
 
@@ -123,21 +123,15 @@ class SceneDataset(torch.utils.data.Dataset):
         self.epoch = 0
 
     def _scenes(self, split: str) -> tuple[list[str], list[Path]]:
-        sp = self.root / "splits.json"
-        splits = read_json(sp) if sp.exists() else {}
-        rows = []
+        """The scenes whose index row carries ``split`` (splits.json lists shapes; a scene takes its shape's split)."""
         ip = self.root / "index.jsonl"
-        if ip.exists():
-            rows = [r for r in (json.loads(x) for x in ip.read_text().splitlines() if x.strip()) if r.get("kind") == "scene"]
-        if split in splits:
-            wanted = [str(s) for s in splits[split]]
-        else:
-            wanted = [r["id"] for r in rows if r.get("split") == split]
-        path_of = {r["id"]: r.get("path") or f"scenes/{r['id']}" for r in rows}
-        ids = [s for s in wanted if (not rows) or s in path_of]
-        if not ids:
-            raise InputError(sp if sp.exists() else self.root, f"no scenes in split {split!r}")
-        return ids, [self.root / path_of.get(s, f"scenes/{s}") for s in ids]
+        if not ip.exists():
+            raise InputError(ip, "index not found: the dataset was not finalized")
+        rows = [r for r in (json.loads(x) for x in ip.read_text().splitlines() if x.strip()) if r.get("kind") == "scene"]
+        rows = [r for r in rows if r.get("split") == split]
+        if not rows:
+            raise InputError(ip, f"no scenes in split {split!r}")
+        return [r["id"] for r in rows], [self.root / (r.get("path") or f"scenes/{r['id']}") for r in rows]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
