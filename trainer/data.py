@@ -5,6 +5,8 @@ Worker-friendly: an item opens, reads and closes its files (no handle is held, n
 returns numpy arrays; ``collate`` stacks them into tensors. Randomness (augmentation, view choice)
 comes from a generator seeded by (seed, epoch, index), so a batch is the same whatever the number
 of workers or processes; evaluation (``train=False``) uses no randomness at all.
+``QueryItems`` assembles the item from what a subclass reads: ``AnomalyDataset`` from the dataset
+folders, ``trainer.packed.PackedDataset`` from the shards of ``datagen pack``.
 
 Item (R = resolution, V = views, g = R / 8 feature cells per side):
   query : (3, R, R) float32, ImageNet-normalized RGB
@@ -100,27 +102,40 @@ def coarse_view(points: np.ndarray, camera: Camera, grid: int) -> tuple[np.ndarr
     return pts, depth.reshape(grid, grid).astype(np.float32), small
 
 
-class AnomalyDataset(torch.utils.data.Dataset):
-    """Queries of one split of a format-v1 dataset.
+class QueryItems(torch.utils.data.Dataset):
+    """The items of one split, whatever stores them: ONE assembly (augmentation, view choice, 3D
+    points, correspondences) for the dataset folders (``AnomalyDataset``) and the packed shards
+    (``trainer.packed.PackedDataset``), so both give the same item for the same (seed, epoch, index).
 
-    views : reference views per item (0 = none, for the query-only baseline). Training: a random
-    subset (sorted); evaluation: the first ``views`` regular ones (all if views >= available).
-    resolution : R, a multiple of 32. train : augment (flip, random crop of ``crop_fraction``
-    resized to R) and sample views randomly. seed : base seed.
+    A subclass sets ``rows`` (index rows: id, label, anomaly_type) and reads the stored data:
+      _query(i) -> (rgb (H, W, 3) uint8, label int, bbox [x1, y1, x2, y2] pixels or None, shape_id str)
+      _cameras(shape_id) -> the reference's cameras.json entries (list of dicts)
+      _view(shape_id, v, camera_json) -> (image (H, W[, C]) uint8, depth (H, W) float32 metres or None,
+        points (h, w, 3) float world patch points or None: a view without depth, see ``coarse_view``)
+      _grid_points (optional): the view's patch points from its depth, stored instead of computed
     """
 
-    def __init__(self, root: str | os.PathLike, split: str | None, views: int = 10, resolution: int = 256,
-                 train: bool = True, seed: int = 0, crop_fraction: float = 224 / 256, flip: bool = True, rel_tol: float = 0.02):
+    rows: list[dict]
+
+    def __init__(self, views: int, resolution: int, train: bool, seed: int, crop_fraction: float, flip: bool, rel_tol: float):
         if resolution % 32:
             raise ValueError(f"resolution must be a multiple of 32, got {resolution}")
-        self.root = Path(root)
-        ds = Dataset(self.root)
-        self.rows = ds.rows(split)
-        if not self.rows:
-            raise InputError(self.root / F.INDEX_JSONL, f"no query samples in split {split!r}")
         self.views, self.resolution, self.train, self.seed = int(views), int(resolution), bool(train), int(seed)
         self.crop_fraction, self.flip, self.rel_tol = float(crop_fraction), bool(flip), float(rel_tol)
         self.epoch = 0
+
+    def _query(self, i: int):
+        raise NotImplementedError
+
+    def _cameras(self, shape_id: str) -> list[dict]:
+        raise NotImplementedError
+
+    def _view(self, shape_id: str, v: int, camera_json: dict):
+        raise NotImplementedError
+
+    def _grid_points(self, shape_id: str, v: int, depth: np.ndarray, camera: Camera, grid: int) -> np.ndarray:
+        """``grid_points(depth, camera, grid)`` of view v; a subclass may return the same points stored."""
+        return grid_points(depth, camera, grid)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -133,8 +148,7 @@ class AnomalyDataset(torch.utils.data.Dataset):
         return np.array([int(r["label"]) for r in self.rows])
 
     def _views(self, shape_id: str, rng: np.random.Generator | None):
-        vdir = self.root / F.SHAPES_DIR / shape_id / F.VIEWS_DIR
-        cams_json = read_json(vdir / F.CAMERAS_JSON)
+        cams_json = self._cameras(shape_id)
         total = len(cams_json)
         if rng is None:
             ids = regular_views(total, self.views)
@@ -143,17 +157,15 @@ class AnomalyDataset(torch.utils.data.Dataset):
         g = self.resolution // STRIDE
         imgs, depths, cams, points = [], [], [], []
         for v in ids:
-            stem = F.view_stem(int(v))
-            img = load_png(vdir / f"{stem}.png")
+            img, depth, coarse = self._view(shape_id, int(v), cams_json[int(v)])
             if img.ndim == 3:
                 img = img[..., :3].mean(-1).round().astype(np.uint8)
             cam = Camera.from_json(cams_json[int(v)])
             imgs.append(_resize(img, self.resolution))
-            if cams_json[int(v)].get("source") == F.SOURCE_LOOKING3D and not (vdir / f"{stem}_depth.npy").is_file():
-                pts, depth, cam = coarse_view(load_npy(vdir / f"{stem}_points.npy"), cam, g)
+            if depth is None:
+                pts, depth, cam = coarse_view(coarse, cam, g)
             else:
-                depth = load_npy(vdir / f"{stem}_depth.npy").astype(np.float32)
-                pts = grid_points(depth, cam, g)
+                pts = self._grid_points(shape_id, int(v), depth, cam, g)
             depths.append(depth)
             cams.append(cam)
             points.append(pts)
@@ -169,12 +181,10 @@ class AnomalyDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict:
         row = self.rows[i]
-        d = self.root / F.SAMPLES_DIR / row["id"]
-        s = Sample(d, read_json(d / F.META_JSON))
+        rgb, label, bbox, shape_id = self._query(i)
         rng = rng_for(self.seed, self.epoch, row["id"]) if self.train else None
-        label = int(s.label)
-        rgb, box, ok = augment_query(s.rgb, s.bbox if label else None, rng, self.resolution,
-                                     self.crop_fraction, self.flip)
+        label = int(label)
+        rgb, box, ok = augment_query(rgb, bbox if label else None, rng, self.resolution, self.crop_fraction, self.flip)
         item = {
             "query": ((rgb.astype(np.float32) / 255 - MEAN) / STD).transpose(2, 0, 1).copy(),
             "label": np.int64(label),
@@ -184,9 +194,44 @@ class AnomalyDataset(torch.utils.data.Dataset):
             "id": row["id"],
         }
         if self.views > 0:
-            refs, pts, valid, vv, ids = self._views(s.meta["shape_id"], rng)
+            refs, pts, valid, vv, ids = self._views(shape_id, rng)
             item.update(refs=refs, points=pts, point_valid=valid, vv_target=vv, view_ids=ids)
         return item
+
+
+class AnomalyDataset(QueryItems):
+    """Queries of one split of a format-v1 dataset.
+
+    views : reference views per item (0 = none, for the query-only baseline). Training: a random
+    subset (sorted); evaluation: the first ``views`` regular ones (all if views >= available).
+    resolution : R, a multiple of 32. train : augment (flip, random crop of ``crop_fraction``
+    resized to R) and sample views randomly. seed : base seed.
+    """
+
+    def __init__(self, root: str | os.PathLike, split: str | None, views: int = 10, resolution: int = 256,
+                 train: bool = True, seed: int = 0, crop_fraction: float = 224 / 256, flip: bool = True, rel_tol: float = 0.02):
+        super().__init__(views, resolution, train, seed, crop_fraction, flip, rel_tol)
+        self.root = Path(root)
+        ds = Dataset(self.root)
+        self.rows = ds.rows(split)
+        if not self.rows:
+            raise InputError(self.root / F.INDEX_JSONL, f"no query samples in split {split!r}")
+
+    def _query(self, i: int):
+        d = self.root / F.SAMPLES_DIR / self.rows[i]["id"]
+        s = Sample(d, read_json(d / F.META_JSON))
+        return s.rgb, s.label, s.bbox, s.meta["shape_id"]
+
+    def _cameras(self, shape_id: str) -> list[dict]:
+        return read_json(self.root / F.SHAPES_DIR / shape_id / F.VIEWS_DIR / F.CAMERAS_JSON)
+
+    def _view(self, shape_id: str, v: int, camera_json: dict):
+        vdir = self.root / F.SHAPES_DIR / shape_id / F.VIEWS_DIR
+        stem = F.view_stem(v)
+        img = load_png(vdir / f"{stem}.png")
+        if camera_json.get("source") == F.SOURCE_LOOKING3D and not (vdir / f"{stem}_depth.npy").is_file():
+            return img, None, load_npy(vdir / f"{stem}_points.npy")
+        return img, load_npy(vdir / f"{stem}_depth.npy").astype(np.float32), None
 
 
 def collate(items: list[dict]) -> dict:

@@ -72,19 +72,28 @@ class Looking3DTask:
         return "auroc"
 
     def dataset(self, cfg, model, split: str, train: bool):
+        """``cfg.data``: a format-v1 dataset, or a pack of one (``datagen pack``: has pack.json)."""
+        from trainer.packed import PackedDataset, is_pack
+
         views = (cfg.views if train else cfg.eval_views) if model.uses_views else 0
+        make = PackedDataset if is_pack(cfg.data) else AnomalyDataset
         if train:
-            return AnomalyDataset(cfg.data, split, views, cfg.resolution, train=True, seed=cfg.seed,
-                                  crop_fraction=cfg.crop_fraction if cfg.augment else 1.0, flip=cfg.augment)
-        return AnomalyDataset(cfg.data, split, views, cfg.resolution, train=False)
+            return make(cfg.data, split, views, cfg.resolution, train=True, seed=cfg.seed,
+                        crop_fraction=cfg.crop_fraction if cfg.augment else 1.0, flip=cfg.augment)
+        return make(cfg.data, split, views, cfg.resolution, train=False)
 
     collate = staticmethod(query_collate)
 
-    def train_module(self, cfg, model) -> nn.Module:
+    def train_module(self, cfg, model, ds=None) -> nn.Module:
+        """The loss module; with ``cfg.balance``, the BCE weights anomalies by n_normal / n_anomalous of ``ds``."""
         from trainer.losses import LossConfig
 
         vlfa = cfg.vlfa and model.uses_views
-        return Looking3DLoss(model, LossConfig(vlfa=vlfa, w_qv=cfg.w_qv, w_vv=cfg.w_vv, tau=cfg.tau))
+        pos_weight = 1.0
+        labels = getattr(ds, "labels", None) if cfg.balance else None
+        if labels is not None and 0 < int(np.sum(labels)) < len(labels):
+            pos_weight = float((len(labels) - np.sum(labels)) / np.sum(labels))
+        return Looking3DLoss(model, LossConfig(vlfa=vlfa, w_qv=cfg.w_qv, w_vv=cfg.w_vv, tau=cfg.tau, pos_weight=pos_weight))
 
     def find_unused(self, cfg, model) -> bool:
         return model.uses_views and not cfg.vlfa
@@ -138,7 +147,7 @@ class OddOneOutTask:
 
         return collate(items)
 
-    def train_module(self, cfg, model) -> nn.Module:
+    def train_module(self, cfg, model, ds=None) -> nn.Module:
         if cfg.compile:  # the dense part (2D encoder, back-projection, 3D U-Net, heads); clustering stays eager
             model.forward = torch.compile(model.forward)
         return OddOneOutLoss(model, self.task_cfg(cfg))
