@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -21,8 +22,9 @@ from trainer.tasks import task_for
 
 def evaluate(run: str | os.PathLike, data: str | os.PathLike, split: str = "test", views: int | None = None,
              batch_size: int = 8, workers: int | None = None, device: str = "auto", amp: str = "none",
-             resolution: int | None = None, write: bool = True) -> dict:
-    """Evaluate the checkpoint ``run`` (a run folder -> last.pt, or a .pt file) on ``split`` of ``data``.
+             resolution: int | None = None, write: bool = True, max_samples: int | None = None) -> dict:
+    """Evaluate the checkpoint ``run`` (a run folder -> last.pt, or a .pt file) on ``split`` of ``data``
+    (``max_samples``: at most that many items, evenly spaced over the split).
 
     views : reference views (CMT: the first N regular ones, default 20) or input views (Odd-One-Out,
     default: the training's). Returns the metrics dict (auroc, accuracy, per_type; box_ap50 with a box
@@ -41,7 +43,9 @@ def evaluate(run: str | os.PathLike, data: str | os.PathLike, split: str = "test
         over["eval_views"] = 20 if views is None else views
     cfg = dataclasses.replace(cfg, **over)
     ds = task.dataset(cfg, model, split, train=False)
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=default_workers() if workers is None else workers,
+    if max_samples and len(ds) > max_samples:
+        ds = torch.utils.data.Subset(ds, np.linspace(0, len(ds) - 1, max_samples).round().astype(int).tolist())
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=default_workers(device=dev) if workers is None else workers,
                         collate_fn=task.collate)
     r = task.evaluate(cfg, model, loader, dev, amp)
     n_views = (cfg.views if ck["model_name"] == "oddoneout" else cfg.eval_views) if model.uses_views else 0

@@ -27,6 +27,7 @@ from trainer.models import build_model
 from trainer.runtime import (  # noqa: F401 - TrainConfig: trainer.fit.TrainConfig is the public name too
     TrainConfig,
     autocast,
+    cpu_threads,
     default_workers,
     resolve_amp,
     resolve_checkpoint,
@@ -34,6 +35,7 @@ from trainer.runtime import (  # noqa: F401 - TrainConfig: trainer.fit.TrainConf
     seed_everything,
     setup_distributed,
     to_device,
+    worker_init,
 )
 from trainer.tasks import task_for
 
@@ -54,6 +56,38 @@ class EpochSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.base)
+
+
+class _Subset(torch.utils.data.Dataset):
+    """A fixed subset of a dataset that keeps ``set_epoch``."""
+
+    def __init__(self, ds, keep):
+        self.ds, self.keep = ds, [int(i) for i in keep]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.ds.set_epoch(epoch)
+
+    def __len__(self):
+        return len(self.keep)
+
+    def __getitem__(self, i):
+        return self.ds[self.keep[i]]
+
+    @property
+    def labels(self):
+        return self.ds.labels[self.keep]
+
+
+def train_subset(ds, share: float, seed: int):
+    """``ds`` itself (share >= 1) or a seeded ``share`` of its items (at least one)."""
+    if share >= 1:
+        return ds
+    if not 0 < share:
+        raise ValueError(f"train_share must be in (0, 1], got {share}")
+    from datagen.seeding import rng_for
+
+    n = max(1, int(round(len(ds) * share)))
+    return _Subset(ds, sorted(rng_for(seed, "train_share").permutation(len(ds))[:n].tolist()))
 
 
 class _EpochDataset(torch.utils.data.Dataset):
@@ -142,7 +176,8 @@ class Logger:
 
 
 def train(cfg: TrainConfig) -> dict:
-    """Train; returns {"out", "epochs", "steps", "last_loss", "val": last validation metrics}."""
+    """Train; returns {"out", "epochs", "epochs_done", "steps", "last_loss", "train_items", "samples_per_s",
+    "val": last validation metrics}."""
     rank, world, device = setup_distributed(cfg.device)
     main_proc = rank == 0
     out = Path(cfg.out)
@@ -167,17 +202,21 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.channels_last and task.channels_last:
         model.to(memory_format=torch.channels_last)
 
-    workers = default_workers() if cfg.workers is None else cfg.workers
-    ds = task.dataset(cfg, model, cfg.train_split, train=True)
+    workers = default_workers(device=device) if cfg.workers is None else cfg.workers
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads(workers))
+    ds = train_subset(task.dataset(cfg, model, cfg.train_split, train=True), cfg.train_share, cfg.seed)
     sampler = EpochSampler(DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=False))
     loader = DataLoader(_EpochDataset(ds), batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
+                        worker_init_fn=worker_init,
                         collate_fn=task.collate, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
                         drop_last=len(ds) >= 4 * cfg.batch_size * world)
     val_loader = None
     if cfg.val_split and main_proc:
         try:
             vds = task.dataset(cfg, model, cfg.val_split, train=False)
-            val_loader = DataLoader(vds, batch_size=cfg.batch_size, shuffle=False, num_workers=workers, collate_fn=task.collate)
+            val_loader = DataLoader(vds, batch_size=cfg.batch_size, shuffle=False, num_workers=workers,
+                                    worker_init_fn=worker_init, collate_fn=task.collate)
         except Exception as e:  # no val split: train without validation
             print(f"validation off: {e}")
 
@@ -187,7 +226,7 @@ def train(cfg: TrainConfig) -> dict:
         optimizer.load_state_dict(ckpt["optimizer"])
         start_epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
         torch.set_rng_state(ckpt["torch_rng"])
-    net = task.train_module(cfg, model)  # batch -> (loss, logs) in one forward call
+    net = task.train_module(cfg, model, ds)  # batch -> (loss, logs) in one forward call
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
                                                         find_unused_parameters=task.find_unused(cfg, model))
@@ -200,12 +239,25 @@ def train(cfg: TrainConfig) -> dict:
     logger = Logger(out, cfg.tensorboard, main_proc)
     last_loss, val = float("nan"), {}
     best = -1.0
+    t_start, seen_total, epochs_done = time.perf_counter(), 0, 0.0
+
+    def stop() -> bool:
+        """max_steps reached, or max_minutes spent (the same answer on every DDP process)."""
+        if cfg.max_steps and step >= cfg.max_steps:
+            return True
+        if not cfg.max_minutes:
+            return False
+        late = torch.tensor(float(time.perf_counter() - t_start > 60 * cfg.max_minutes), device=device)
+        if world > 1:
+            dist.all_reduce(late, op=dist.ReduceOp.MAX)
+        return bool(late.item())
+
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
         tqdm = None
     for epoch in range(start_epoch, cfg.epochs):
-        if cfg.max_steps and step >= cfg.max_steps:
+        if stop():
             break
         sampler.set_epoch(epoch)
         model.train()
@@ -214,8 +266,9 @@ def train(cfg: TrainConfig) -> dict:
             it = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
         t0 = time.perf_counter()
         seen = 0
-        for batch in it:
-            if cfg.max_steps and step >= cfg.max_steps:
+        i_batch = -1
+        for i_batch, batch in enumerate(it):
+            if stop():
                 break
             batch = to_device(batch, device, cfg.channels_last and task.channels_last)
             for g in optimizer.param_groups:
@@ -228,6 +281,7 @@ def train(cfg: TrainConfig) -> dict:
             optimizer.step()
             step += 1
             seen += task.batch_size(batch) * world
+            seen_total += task.batch_size(batch) * world
             if step % cfg.log_every == 0 or step == 1:
                 vals = mean_over_ranks({k: float(v) for k, v in parts.items()}, world, device)
                 last_loss = vals["loss"]
@@ -236,6 +290,7 @@ def train(cfg: TrainConfig) -> dict:
                 logger.log(row)
                 if hasattr(it, "set_postfix"):
                     it.set_postfix(loss=f"{last_loss:.4f}")
+        epochs_done = epoch + min(1.0, (i_batch + 1) / max(1, len(loader)))
         if main_proc:
             if val_loader is not None:
                 val = task.evaluate(cfg, model, val_loader, device, resolve_amp(cfg.amp, device))["metrics"]
@@ -256,4 +311,7 @@ def train(cfg: TrainConfig) -> dict:
     logger.close()
     if world > 1 and dist.is_initialized():
         dist.destroy_process_group()
-    return {"out": str(out), "epochs": cfg.epochs, "steps": step, "last_loss": last_loss, "val": val}
+    secs = time.perf_counter() - t_start
+    return {"out": str(out), "epochs": cfg.epochs, "epochs_done": round(epochs_done, 3), "steps": step,
+            "last_loss": last_loss, "train_items": len(ds), "samples_per_s": round(seen_total / max(secs, 1e-9), 2),
+            "val": val}

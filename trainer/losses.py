@@ -16,7 +16,10 @@ import torch.nn.functional as F
 
 @dataclass
 class LossConfig:
+    """pos_weight : weight of the anomalous class in the BCE (n_normal / n_anomalous balances the classes)."""
+
     vlfa: bool = True
+    pos_weight: float = 1.0
     w_qv: float = 0.5
     w_vv: float = 0.5
     tau: float = 0.1
@@ -62,7 +65,8 @@ def compute_loss(out: dict, batch: dict, cfg: LossConfig) -> tuple[torch.Tensor,
     """out : model outputs (logit (B,), box, M, beta_v); batch : collated batch on the device.
     Returns (total scalar, {name: detached scalar})."""
     label = batch["label"].float()
-    bce = F.binary_cross_entropy_with_logits(out["logit"], label)
+    pw = None if cfg.pos_weight == 1.0 else torch.tensor(cfg.pos_weight, device=label.device)
+    bce = F.binary_cross_entropy_with_logits(out["logit"], label, pos_weight=pw)
     total = bce
     parts = {"bce": bce.detach()}
     if cfg.vlfa and out.get("M") is not None:

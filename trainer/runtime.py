@@ -51,6 +51,9 @@ class TrainConfig:
     train_split: str = "train"
     val_split: str | None = "val"
     max_steps: int = 0  # stop after this many steps in total (0 = no limit)
+    max_minutes: float = 0.0  # stop after this much wall time of training (0 = no limit); the schedule assumes the epochs
+    train_share: float = 1.0  # train on this share of the training items (a seeded subset; learning curves)
+    balance: bool = True  # weight the anomalous class by n_normal / n_anomalous in the BCE (Looking 3D models)
     log_every: int = 10
     keep_checkpoints: bool = False  # also keep epoch_NNN.pt
     resume: str | None = None  # a checkpoint file, or a run folder (its last.pt)
@@ -59,13 +62,38 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
 
-def default_workers(limit: int = 4) -> int:
-    """DataLoader workers for this machine: the CPUs this process may use, at most ``limit``."""
+def usable_cpus() -> int:
+    """The CPUs this process may use."""
     try:
-        n = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
+        return os.cpu_count() or 1
+
+
+def default_workers(limit: int = 4, device: str | torch.device = "cuda") -> int:
+    """DataLoader workers for this machine. With a GPU: the CPUs, at most ``limit``. On the CPU the
+    model needs the cores too: half of them (at least 1), so that workers and the training threads
+    (``cpu_threads``) never ask for more cores than there are (oversubscription costs system time)."""
+    n = usable_cpus()
+    if torch.device(device).type == "cpu":
+        return max(1, min(limit, n // 2))
     return max(0, min(limit, n))
+
+
+def cpu_threads(workers: int) -> int:
+    """Intra-op threads of a CPU training process running ``workers`` DataLoader workers."""
+    return max(1, usable_cpus() - workers)
+
+
+def worker_init(_worker_id: int) -> None:
+    """DataLoader workers: one BLAS / OpenMP thread each (numpy's pool would otherwise claim every core)."""
+    torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
 
 
 def seed_everything(seed: int) -> None:

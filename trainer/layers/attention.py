@@ -41,16 +41,24 @@ def topk_attention_gather(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, idx
 
 
 def topk_attention_masked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """Same result as ``topk_attention_gather`` through a dense masked (B, H, Nq, Nv) score matrix."""
+    """Same result as ``topk_attention_gather`` through a dense masked (B, H, Nq, Nv) score matrix
+    (fused SDPA with a boolean mask): cheaper than gathering when Nv is only a few times k."""
     B, Nq, H, Dh = q.shape
     Nv = k.shape[1]
     mask = torch.zeros(B, Nq, Nv, dtype=torch.bool, device=q.device)
     mask.scatter_(2, idx, True)
-    scores = torch.einsum("bqhd,bvhd->bhqv", q, k) * Dh**-0.5
-    scores = scores.masked_fill(~mask[:, None], float("-inf"))
-    low = scores.dtype in (torch.float16, torch.bfloat16)
-    attn = scores.softmax(-1, dtype=torch.float32 if low else scores.dtype).to(v.dtype)
-    return torch.einsum("bhqv,bvhd->bqhd", attn, v)
+    out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask[:, None])
+    return out.transpose(1, 2)
+
+
+def choose_kernel(n_memory: int, k: int) -> str:
+    """``auto``: gather k keys per query token when the memory is large against k (the paper's scale:
+    10 views x 1024 tokens, k = 100), a masked dense score matrix when it is small (CPU-sized runs:
+    3 views x 144 tokens), where gathering copies more than it saves (benchmarks/RESULTS.md)."""
+    return "gather" if n_memory > GATHER_FACTOR * k else "masked"
+
+
+GATHER_FACTOR = 8
 
 
 class SelfAttention(nn.Module):
@@ -70,18 +78,19 @@ class SelfAttention(nn.Module):
         return self.proj(dense_attention(q, k, v).reshape(B, N, D))
 
 
-KERNELS = ("gather", "masked", "dense")
+KERNELS = ("auto", "gather", "masked", "dense")
 
 
 class TopKCrossAttention(nn.Module):
     """Cross-attention from query tokens to memory tokens restricted to a top-k set per query token.
 
-    kernel : "gather" (default, efficient), "masked" (dense reference) or "dense" (no top-k: every
-    query token attends to every memory token; ``idx`` is ignored; the CMT "w/o top-k" ablation).
+    kernel : "auto" (default: ``choose_kernel``), "gather", "masked" (a dense masked score matrix) or
+    "dense" (no top-k: every query token attends to every memory token; ``idx`` is ignored; the CMT
+    "w/o top-k" ablation).
     x : (B, Nq, dim); mem : (B, Nv, dim); idx : (B, Nq, k) int64 or None -> (B, Nq, dim).
     """
 
-    def __init__(self, dim: int, heads: int, kernel: str = "gather"):
+    def __init__(self, dim: int, heads: int, kernel: str = "auto"):
         super().__init__()
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
@@ -99,9 +108,10 @@ class TopKCrossAttention(nn.Module):
         H = self.heads
         q = self.q(x).view(B, Nq, H, D // H)
         k, v = self.kv(mem).view(B, Nv, 2, H, D // H).unbind(2)
-        if self.kernel == "dense" or idx is None:
+        kernel = choose_kernel(Nv, idx.shape[-1]) if self.kernel == "auto" and idx is not None else self.kernel
+        if kernel == "dense" or idx is None:
             out = dense_attention(q, k, v)
-        elif self.kernel == "gather":
+        elif kernel == "gather":
             out = topk_attention_gather(q, k, v, idx)
         else:
             out = topk_attention_masked(q, k, v, idx)

@@ -32,7 +32,7 @@ class CMTConfig:
     heads: int = 8
     blocks: int = 3
     topk: int = 100  # 0 = dense cross-attention (ablation)
-    kernel: str = "gather"  # gather | masked | dense
+    kernel: str = "auto"  # auto | gather | masked | dense (trainer.layers.attention.choose_kernel)
     beta_dim: int = 128
     beta_layers: int = 4
     pe3d: bool = True
