@@ -11,7 +11,9 @@
   sharing a preset do not look stamped out of one image; nothing here is random.
 - ``textures``: one Image Texture node per map on the object's UVs (Non-Color for
   roughness / metallic / normal / displacement), a Normal Map node (DirectX maps get
-  their green channel flipped), the displacement map as a Bump height on top of it.
+  their green channel flipped), the displacement map as a Bump height on top of it; a
+  packed ARM map (``params["packed"]``) gives roughness (G) and metallic (B) through a
+  Separate Color node.
 - ``flat``: plain gray diffuse-ish Principled (``params`` may set ``color`` (linear RGB)
   and ``roughness``).
 
@@ -370,22 +372,36 @@ def _finish(g: _Graph, mat, chans: dict):
 
 
 def _textures(g: _Graph, p: dict) -> dict:
-    maps = p["maps"]
+    """Texture maps on the object's UVs. One Image Texture node per file (sRGB for color, Non-Color
+    otherwise); a channel listed in ``p["packed"]`` (a packed ARM image: R = AO, G = roughness,
+    B = metallic) reads that component through one Separate Color node per image. Without a
+    metallic map the constant ``p["metallic"]`` is used."""
+    maps, packed = p["maps"], p.get("packed", {})
     uv = g.node("ShaderNodeTexCoord").outputs["UV"]
     s = float(p.get("uv_scale", 1.0))
     v = g.mapping(uv, scale=(s, s, s))
+    nodes: dict[str, object] = {}
+    split: dict[str, object] = {}
 
     def image(channel):
         path = maps[channel]
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path}: texture map for '{channel}' not found")
-        img = bpy.data.images.load(path, check_existing=True)
-        if channel == "color":
-            if not img.is_float:
-                img.colorspace_settings.name = "sRGB"
-        else:
-            img.colorspace_settings.name = "Non-Color"
-        return g.node("ShaderNodeTexImage", {"Vector": v}, image=img).outputs["Color"]
+        if path not in nodes:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{path}: texture map for '{channel}' not found")
+            img = bpy.data.images.load(path, check_existing=True)
+            if channel == "color":
+                if not img.is_float:
+                    img.colorspace_settings.name = "sRGB"
+            else:
+                img.colorspace_settings.name = "Non-Color"
+            nodes[path] = g.node("ShaderNodeTexImage", {"Vector": v}, image=img)
+        out = nodes[path].outputs["Color"]
+        comp = packed.get(channel)
+        if comp is None:
+            return out
+        if path not in split:
+            split[path] = g.node("ShaderNodeSeparateColor", {"Color": out}, mode="RGB")
+        return split[path].outputs[{"R": "Red", "G": "Green", "B": "Blue"}[comp]]
 
     chans = {"Base Color": image("color"), "Metallic": float(p.get("metallic", 0.0))}
     if "roughness" in maps:

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from datagen.config import _interval, _range, config_from_json, config_to_json, load_preset_file, with_overrides
+from datagen.config import (
+    OMIT_NONE,
+    _check_materials,
+    _interval,
+    _range,
+    config_from_json,
+    config_to_json,
+    load_preset_file,
+    with_overrides,
+)
 from datagen.corrupt.registry import ANOMALY_TYPES
 from datagen.spec import PER_SPEC_SETTINGS, RenderSettings
 
@@ -44,6 +53,10 @@ class ScenesConfig:
     folder of texture-map materials (``materials.textures``: ambientCG, Poly Haven, Adobe naming) to
     draw floors from instead; ``hdri_dir``: a folder of .hdr / .exr environment images to light each
     scene with (one drawn per scene, random rotation about Z) instead of the uniform procedural world.
+    Object materials: ``n_materials`` procedural presets (``material_seed``); ``materials_dir``: a folder
+    of texture-map materials the objects wear, a share ``materials_mix`` of the part labels (0..1; 1.0 =
+    only the folder's, the default with a folder), as in ``GenConfig``. Without ``floor_textures`` the
+    floors are drawn from the same library (its materials of ``floor_substances``).
     """
 
     preset: str = "toysad"
@@ -73,6 +86,8 @@ class ScenesConfig:
     hdri_dir: str | None = None
     n_materials: int = 400
     material_seed: int = 0
+    materials_dir: str | None = field(default=None, metadata=OMIT_NONE)
+    materials_mix: float | None = field(default=None, metadata=OMIT_NONE)
     env_strength: tuple = (0.5, 1.2)
     env_tint: float = 0.1
     key_strength: tuple = (1.5, 4.0)
@@ -134,6 +149,7 @@ class ScenesConfig:
             if v is not None and not isinstance(v, str):
                 raise ValueError(f"{name}={v!r}: expected a folder path or null")
         _range("n_materials", self.n_materials, 1, 100000)
+        _check_materials(self)
         s(self, "env_strength", _interval("env_strength", self.env_strength, 0.0, 100.0))
         _range("env_tint", self.env_tint, 0.0, 1.0)
         s(self, "key_strength", _interval("key_strength", self.key_strength, 0.0, 1000.0))

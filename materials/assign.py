@@ -9,6 +9,23 @@ to the substances the library has), then a material of that substance uniformly.
 parts with the same label share one material (all legs of a chair look alike). Labels are
 processed in sorted order, so the result depends only on the set of labels, the library
 and the generator state.
+
+Texture folders (``materials.library.MaterialLibrary``: presets + a folder's texture
+materials, ``mix`` = the share from the folder). Texture materials carry a substance too
+(``substances.json`` or the folder name), so the same priors apply to them:
+
+- ``mix == 1`` (folder only): the rule above on the folder's materials; a label whose prior
+  has no substance in the folder gets any folder material (uniformly).
+- ``mix == 0``: the rule above on the presets.
+- ``0 < mix < 1``: per label, a substance from its prior (restricted to the substances of
+  presets and folder together), then with probability ``mix`` a folder material of that
+  substance, else a preset of it. When the folder has none of that substance the label gets a
+  preset (the prior wins over the share: with a folder of only wood, a seat drawn "fabric"
+  stays procedural fabric), so the folder's realized share is ``mix`` times the prior mass of
+  the folder's substances. A label whose prior has no substance at all in the library gets
+  any material: from the folder with probability ``mix``.
+
+Plain lists (no folder) take exactly the draws they always took.
 """
 
 from __future__ import annotations
@@ -16,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from datagen.spec import Material
+from materials.library import MaterialLibrary
 from materials.presets import SUBSTANCES, substance_of
 
 FRAME = {"wood": 0.5, "metal": 0.35, "plastic": 0.15}
@@ -117,27 +135,61 @@ def by_substance(library: list[Material]) -> dict[str, list[Material]]:
     return groups
 
 
+def _prior_substances(prior: dict[str, float], groups: dict[str, list[Material]]) -> tuple[list[str], np.ndarray]:
+    names = [s for s in SUBSTANCES if prior.get(s, 0.0) > 0 and s in groups]
+    w = np.array([prior[s] for s in names], dtype=np.float64)
+    return names, w
+
+
+def _draw(prior: dict[str, float], library: list[Material], groups: dict[str, list[Material]],
+          rng: np.random.Generator) -> Material:
+    """A substance from ``prior`` (restricted to ``groups``), then one of its materials; any material
+    of ``library`` when the prior has none of its substances."""
+    names, w = _prior_substances(prior, groups)
+    if not names:
+        return library[int(rng.integers(len(library)))]
+    substance = names[int(rng.choice(len(names), p=w / w.sum()))]
+    pool = groups[substance]
+    return pool[int(rng.integers(len(pool)))]
+
+
+def _draw_mixed(prior: dict[str, float], lib: MaterialLibrary, groups: dict, rng: np.random.Generator) -> Material:
+    """``0 < lib.mix < 1``: substance from the prior, then the folder (probability mix, when it has that
+    substance) or the presets. ``groups``: {"all" | "presets" | "textures": by_substance(...)}."""
+    names, w = _prior_substances(prior, groups["all"])
+    if not names:
+        src = lib.textures if rng.random() < lib.mix else lib.presets
+        return src[int(rng.integers(len(src)))]
+    substance = names[int(rng.choice(len(names), p=w / w.sum()))]
+    from_folder = rng.random() < lib.mix
+    pool = groups["textures"].get(substance) if from_folder else None
+    pool = pool or groups["presets"].get(substance) or groups["textures"][substance]
+    return pool[int(rng.integers(len(pool)))]
+
+
 def assign_materials(labels: list[str], library: list[Material], rng: np.random.Generator) -> dict[str, Material]:
     """Choose one material per distinct label.
 
     labels : part labels of one shape (repeats allowed: they share a material).
-    library : candidate materials; their substance is ``params["substance"]``.
+    library : candidate materials; their substance is ``params["substance"]``. A
+    ``materials.library.MaterialLibrary`` (presets + a texture folder) draws a share ``mix`` of the
+    labels from the folder (module docstring).
     rng : the only source of randomness (same state -> same assignment).
     Returns {label: Material}. A label whose prior has no substance present in the library
     gets a uniformly drawn library material.
     """
     if not library:
         raise ValueError("assign_materials: empty material library")
-    groups = by_substance(library)
     out: dict[str, Material] = {}
+    if isinstance(library, MaterialLibrary) and 0.0 < library.mix < 1.0:
+        groups = {"all": by_substance(library), "presets": by_substance(library.presets),
+                  "textures": by_substance(library.textures)}
+        for label in sorted(set(labels)):
+            out[label] = _draw_mixed(prior_for(label), library, groups, rng)
+        return out
+    if isinstance(library, MaterialLibrary):
+        library = library.textures if library.mix >= 1.0 else library.presets
+    groups = by_substance(library)
     for label in sorted(set(labels)):
-        prior = prior_for(label)
-        names = [s for s in SUBSTANCES if prior.get(s, 0.0) > 0 and s in groups]
-        if not names:
-            out[label] = library[int(rng.integers(len(library)))]
-            continue
-        w = np.array([prior[s] for s in names], dtype=np.float64)
-        substance = names[int(rng.choice(len(names), p=w / w.sum()))]
-        pool = groups[substance]
-        out[label] = pool[int(rng.integers(len(pool)))]
+        out[label] = _draw(prior_for(label), library, groups, rng)
     return out

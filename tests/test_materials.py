@@ -137,7 +137,9 @@ def test_polyhaven_naming(tmp_path):
                                             "brown_leather_arm_2k.jpg", "brown_leather_ao_2k.jpg"])
     p = load_texture_material(d).params
     assert p["substance"] == "leather" and p["naming"] == "polyhaven" and p["normal_convention"] == "GL"
-    assert set(p["maps"]) == {"color", "roughness", "normal", "displacement"}
+    # no separate metallic map: the packed ARM map's B channel gives it (its own roughness map stays)
+    assert set(p["maps"]) == {"color", "roughness", "normal", "displacement", "metallic"}
+    assert p["maps"]["metallic"].endswith("_arm_2k.jpg") and p["packed"] == {"metallic": "B"}
     d2 = _folder(tmp_path, "denim_fabric", ["denim_fabric_albedo_1k.jpg", "denim_fabric_rough_1k.jpg",
                                             "denim_fabric_nor_dx_1k.jpg", "denim_fabric_metal_1k.jpg"])
     p2 = load_texture_material(d2).params

@@ -124,7 +124,7 @@ def _material_swap(shape: Shape, materials: dict, library: list[Material], rng: 
 
     cands = [m for m in library if m.name != old.name and (substance_of(m) != substance_of(old) or distance(m) >= 0.15)]
     new = cands[int(rng.integers(len(cands)))]
-    same = substance_of(new) == substance_of(old)  # same substance: the same placement (variation keys)
+    same = substance_of(new) == substance_of(old) and new.kind == old.kind  # same placement (variation keys)
     new = dataclasses.replace(new, variation=old.variation if same else sample_variation(new, rng))
     label = shape.part(part).label
     record = {"type": "material", "part": part, "label": label, "old": old.name, "new": new.name,
