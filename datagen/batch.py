@@ -37,8 +37,7 @@ def write_jsonl(path: str | os.PathLike, rows: list[dict]) -> str | None:
     if rows:
         atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
         return str(path)
-    if path.exists():
-        path.unlink()
+    path.unlink(missing_ok=True)
     return None
 
 

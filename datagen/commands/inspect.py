@@ -61,25 +61,32 @@ def preview(root, out, n, seed, split, scenes, cell):
 @click.command()
 @_root
 @click.option("--pixels/--no-pixels", default=True, show_default=True,
-              help="Also load depth, parts and masks (--no-pixels: files, JSON and image headers only).")
+              help="Also load depth, parts and masks (--no-pixels: files, JSON, image headers and manifests only).")
+@click.option("--checksums/--no-checksums", default=True, show_default=True,
+              help="Compare every file's BLAKE2b digest with its manifest.json (--no-checksums: sizes only).")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=0),
               help="Print at most this many problems (0 = all).")
 @click.option("--progress/--no-progress", default=False, help="Show a progress bar.")
-def verify(root, pixels, limit, progress):
+def verify(root, pixels, checksums, limit, progress):
     """Check a dataset on disk; list the problems and exit 1 when there are any.
 
-    Example: datagen verify ds/
+    Every file is checked against its folder's manifest.json (missing, added, size, BLAKE2b
+    digest), also with --no-pixels. Folders written before checksums are listed as warnings.
+
+    Example: datagen verify ds/ [--no-pixels] [--no-checksums]
     """
     from datagen.dataset.verify import verify as run_verify
 
-    problems = run_verify(root, pixels=pixels, progress=progress)
+    warnings: list[str] = []
+    problems = run_verify(root, pixels=pixels, progress=progress, manifests=True, digests=checksums, warnings=warnings)
+    for lines, what, prefix in ((warnings, "warnings", "warning: "), (problems, "problems", "")):
+        shown = lines if limit == 0 else lines[:limit]
+        for p in shown:
+            click.echo(prefix + p)
+        if len(shown) < len(lines):
+            click.echo(f"... and {len(lines) - len(shown)} more {what} (--limit 0 lists all)")
     if not problems:
-        click.echo(f"{root}: ok")
+        click.echo(f"{root}: ok" + (f" ({len(warnings)} warning(s))" if warnings else ""))
         return
-    shown = problems if limit == 0 else problems[:limit]
-    for p in shown:
-        click.echo(p)
-    if len(shown) < len(problems):
-        click.echo(f"... and {len(problems) - len(shown)} more (--limit 0 lists all)")
     click.echo(f"{root}: {len(problems)} problem(s)", err=True)
     raise SystemExit(1)

@@ -16,8 +16,16 @@
 <root>/scenes/<scene_id>/    Odd-One-Out scenes: rgb/NNNN.png, depth/NNNN.npy, instances/NNNN.png (uint16:
                              0 = floor/background, i = objects[i-1]), anomaly/NNNN.png (the anomaly's
                              pixels, anomalous scenes), scene.json
+<root>/manifest.json       BLAKE2b digest and size of dataset.json, splits.json, index.jsonl (by ``finalize``)
+<folder>/manifest.json     in every sample / reference / scene folder: {"<relative path>": {"blake2b":
+                           hex, "bytes": n}} for every file of the folder but itself (``dataset.manifest``)
 ```
-A sample, reference or scene folder is written atomically: it exists only when complete.
+A sample, reference or scene folder is written atomically: it exists only when complete. It is
+write-once: when several processes write the same folder, the first complete one stays.
+``dataset.json`` records ``"checksums": "blake2b"`` (folders of datasets written before that have no
+manifest.json; ``datagen verify`` warns about them and checks them without digests) and, for
+generated datasets, ``run`` (kind, shape library, shape ids ...: what ``datagen status`` needs to
+rebuild the plan).
 
 Imported data (``datagen import looking3d``): a sample whose meta.json has ``"source":
 "looking3d-release"`` has no depth.npy or parts.png (and mask_old.png is optional); a reference
@@ -46,6 +54,9 @@ VIEWS_DIR = "views"
 CAMERAS_JSON = "cameras.json"
 META_JSON = "meta.json"
 SCENE_JSON = "scene.json"
+MANIFEST_JSON = "manifest.json"  # per folder and at the root: BLAKE2b digest + size of each file
+CHECKSUMS = "blake2b"  # dataset.json "checksums": the manifests' digest
+LOCK_FILE = ".datagen.lock"  # flock'ed around finalize (several processes may write one root)
 PATCH_STRIDE = 8
 SOURCE_LOOKING3D = "looking3d-release"  # meta / camera "source" of imported release data
 

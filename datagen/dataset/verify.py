@@ -10,7 +10,11 @@ camera width/height, depth finite and >= 0, part indices within 0..len(meta.part
 inside the image and consistent with the masks, anomaly type one of the five); each
 reference shape (cameras.json count = views, depth/points files with the right shapes);
 scenes (scene.json, as many rgb/depth/instances files as cameras); leftover temporary
-folders or files (names ``.*.tmp`` / ``.*.old`` left by an interrupted atomic write).
+folders or files (names ``.*.tmp`` / ``.*.old`` left by an interrupted atomic write); integrity:
+every file of each indexed sample / reference / scene folder against the folder's manifest.json
+(missing, not listed, size, BLAKE2b digest) and dataset.json / splits.json / index.jsonl against
+the root's. A file with a problem found by the checks above is not listed again for its digest.
+Folders written before checksums (no manifest.json) are listed in ``warnings``, not as problems.
 Data imported from the Looking 3D release (``source`` = looking3d-release in a sample's meta or a
 view's camera) may lack depth, parts and mask_old, as format v1 allows for it.
 """
@@ -26,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from datagen.dataset import format as F
+from datagen.dataset.manifest import MANIFEST_JSON, check_files, read_manifest
 from datagen.dataset.reader import load_npy, load_png
 from datagen.dataset.writer import bbox_of, count_rows
 from datagen.errors import InputError
@@ -38,15 +43,25 @@ BBOX_TOL = 1  # pixels: the bbox may differ from the mask boxes by this much
 
 
 class _Problems(list):
+    """Problem lines, and the paths they name (so the integrity check lists a file once)."""
+
+    def __init__(self):
+        super().__init__()
+        self.paths: set[str] = set()
+
     def add(self, path, problem: str) -> None:
-        self.append(f"{path}: {problem}")
+        self.paths.add(str(path))
+        self.append(f"{path}: {problem}" if path is not None else problem)
+
+    def error(self, e: InputError) -> None:
+        self.add(e.path, e.problem)
 
 
 def _json(path: Path, out: _Problems):
     try:
         return read_json(path)
     except InputError as e:
-        out.append(str(e))
+        out.error(e)
         return None
 
 
@@ -249,7 +264,7 @@ def _check_sample(root: Path, row: dict, pixels: bool, out: _Problems) -> str | 
         try:
             return loader(d / name)
         except InputError as e:
-            out.append(str(e))
+            out.error(e)
             return None
 
     depth = arr("depth.npy", load_npy)
@@ -388,15 +403,67 @@ def _check_scene(root: Path, row: dict, pixels: bool, out: _Problems) -> None:
                     out.add(d / F.SCENE_JSON, f"view {i} object {k + 1}: boxes2d {box} != its pixels' box {want}")
 
 
-def verify(root: str | os.PathLike, pixels: bool = True, progress: bool = False) -> list[str]:
+class _Integrity:
+    """Checks folders against their manifest.json; ``on`` False checks nothing."""
+
+    def __init__(self, on: bool, digests: bool, out: _Problems, warnings: list | None):
+        self.on, self.digests, self.out, self.warnings = on, digests, out, warnings
+
+    def _add(self, found) -> None:
+        for path, problem in found:
+            if str(path) not in self.out.paths:  # already listed by a content check
+                self.out.add(path, problem)
+
+    def folder(self, d: Path) -> None:
+        if not self.on or not d.is_dir():
+            return
+        try:
+            m = read_manifest(d)
+        except InputError as e:
+            self.out.error(e)
+            return
+        if m is None:
+            if self.warnings is not None:
+                self.warnings.append(f"{d}: no {MANIFEST_JSON} (written before checksums): files not checked")
+            return
+        self._add(check_files(d, m, digests=self.digests))
+
+    def root(self, root: Path) -> None:
+        """dataset.json, splits.json and index.jsonl against the root manifest (other root files are not ours)."""
+        if not self.on:
+            return
+        try:
+            m = read_manifest(root)
+        except InputError as e:
+            self.out.error(e)
+            return
+        if m is None:
+            if self.warnings is not None:
+                self.warnings.append(f"{root}: no {MANIFEST_JSON} (written before checksums): "
+                                     f"{F.DATASET_JSON}, {F.SPLITS_JSON}, {F.INDEX_JSONL} not checked")
+            return
+        found = check_files(root, m, digests=self.digests, extra=False)
+        for name in (F.DATASET_JSON, F.SPLITS_JSON, F.INDEX_JSONL):
+            if name not in m and (root / name).is_file():
+                found.append((root / name, f"not listed in {MANIFEST_JSON} (written after the last finalize)"))
+        self._add(found)
+
+
+def verify(root: str | os.PathLike, pixels: bool = True, progress: bool = False, manifests: bool = True,
+           digests: bool = True, warnings: list | None = None) -> list[str]:
     """Problems of the dataset at ``root`` as "path: problem" lines; [] when fine.
 
     pixels : also load every depth, parts and mask array (depth finite and >= 0, part
     indices, bbox vs masks); False checks files, JSON and image headers only (fast).
     progress : show a tqdm bar over the samples.
+    manifests : check every file against its folder's manifest.json (missing, not listed, size;
+    and with ``digests`` the BLAKE2b digest: any altered, truncated or extended file; --no-checksums
+    on the command line = no digests).
+    warnings : a list that gets one line per folder without manifest.json (written before checksums).
     """
     root = Path(root)
     out = _Problems()
+    integrity = _Integrity(manifests, digests, out, warnings)
     if not root.is_dir():
         out.add(root, "not a folder")
         return list(out)
@@ -424,6 +491,7 @@ def verify(root: str | os.PathLike, pixels: bool = True, progress: bool = False)
     shape_ids = set()
     for r in it:
         sid = _check_sample(root, r, pixels, out)
+        integrity.folder(root / r["path"])
         if sid is not None:
             shape_ids.add(sid)
     on_disk = set()
@@ -431,7 +499,10 @@ def verify(root: str | os.PathLike, pixels: bool = True, progress: bool = False)
         on_disk = {p.name for p in (root / F.SHAPES_DIR).iterdir() if p.is_dir() and not p.name.startswith(".")}
     for sid in sorted(shape_ids | on_disk, key=str):
         _check_reference(root, str(sid), pixels, out)
+        integrity.folder(root / F.SHAPES_DIR / str(sid))
     for r in rows:
         if r["kind"] == "scene":
             _check_scene(root, r, pixels, out)
+            integrity.folder(root / r["path"])
+    integrity.root(root)
     return list(out)

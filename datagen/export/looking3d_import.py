@@ -44,6 +44,7 @@ from datagen.dataset import format as F
 from datagen.dataset.writer import DatasetWriter, save_png
 from datagen.errors import InputError, Refused
 from datagen.export import looking3d_layout as L
+from datagen.dataset.manifest import write_manifest
 from datagen.io import atomic_dir, dumps_json, read_json
 from datagen.spec import Camera, fx_from_lens, look_at, spherical_eye
 
@@ -235,6 +236,7 @@ class _Importer:
             (vdir / F.CAMERAS_JSON).write_text(dumps_json(cams))
             if (folder / "model_id.txt").is_file():
                 (tmp / "model_id.txt").write_text((folder / "model_id.txt").read_text())
+            write_manifest(tmp)
         return DONE
 
     def view(self, png: Path, angles) -> dict:

@@ -9,7 +9,11 @@ code is pure Python and any executor (thread + Blender subprocess, Ray actor, Sl
 can call it. One subclass per kind of data: ``looking3d.Looking3DRunner``, ``oddoneout.ScenesRunner``.
 
 Resume: after all its outputs a job writes ``<out>/jobs/<job id>.done`` (JSON: status,
-samples written, views dropped); a job with that marker is skipped.
+samples written, views dropped, seconds); a job with that marker is skipped. Markers are
+write-once (the first of two processes running the same job at once stays). A job's temporary
+files go to ``<out>/.work/<job>+<host>+<pid>+XXXX/``, removed when it ends; ``clean_work`` removes
+the leftovers of dead processes of this host only, so runs sharing ``<out>`` do not disturb
+each other.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -32,7 +37,7 @@ from datagen.batch import DONE, DROPPED, REFUSED, SKIPPED
 from datagen.config import GenConfig
 from datagen.dataset.writer import DatasetWriter
 from datagen.errors import InputError, RenderFailed
-from datagen.io import atomic_write_json
+from datagen.io import dumps_json, write_once_bytes
 from datagen.plan import Job
 from datagen.scenes.bundle import SceneBundle
 from datagen.seeding import rng_for
@@ -41,6 +46,7 @@ from datagen.shapes.model import Shape
 from datagen.spec import Material, view_name
 
 JOBS_DIR = "jobs"
+WORK_DIR = ".work"
 __all__ = ["DONE", "SKIPPED", "REFUSED", "DROPPED", "JobResult", "Runner", "read_views", "runner_from_args"]
 
 
@@ -124,7 +130,7 @@ class Runner:
     def writer(self) -> DatasetWriter:
         """The dataset writer, opened on first use (a dry run that only builds specs writes nothing)."""
         if self._writer is None:
-            self._writer = DatasetWriter(self.out, self.config.to_json(), self.seed)
+            self._writer = DatasetWriter(self.out, self.config.to_json(), self.seed, run=self.run_record())
         return self._writer
 
     # --- rebuilding in another process (Ray actors) -----------------------------------------
@@ -132,6 +138,11 @@ class Runner:
         """Plain, picklable arguments that rebuild this runner in another process (``runner_from_args``)."""
         return {"kind": self.kind, "config": self.config.to_json(), "library": str(self.library.resolve()),
                 "out": str(self.out.resolve()), "seed": self.seed, "shape_ids": list(self.shape_ids)}
+
+    def run_record(self) -> dict:
+        """What rebuilds the plan besides config and seed (dataset.json ``run``; ``datagen status``):
+        kind, library (absolute), shape_ids and the subclass's extra arguments (e.g. n_scenes)."""
+        return {k: v for k, v in self.args().items() if k not in ("config", "out", "seed")}
 
     # --- what a subclass provides --------------------------------------------------------------
     def plan(self) -> list[Job]:
@@ -184,14 +195,40 @@ class Runner:
         return lambda label: [(s.id, p) for s in loaded() for p in s.parts if p.label == label]
 
     def material_library(self) -> list[Material]:
-        if self._materials is None:
-            try:
-                from materials.presets import builtin_library
-            except ImportError:
-                self._materials = [Material("gray", "flat")]
-            else:
-                self._materials = builtin_library(self.config.n_materials, self.config.material_seed)
-        return self._materials
+        """The run's materials (``materials.library.run_library``): the presets, or with ``config.materials_dir``
+        a ``MaterialLibrary`` of presets and the folder's texture materials. Raises ``InputError`` for a
+        missing folder or one without a usable material."""
+        with self._lock:
+            if self._materials is None:
+                try:
+                    from materials.library import run_library
+                except ImportError:
+                    self._materials = [Material("gray", "flat")]
+                else:
+                    self._materials = run_library(self.config.n_materials, self.config.material_seed,
+                                                  getattr(self.config, "materials_dir", None),
+                                                  getattr(self.config, "materials_mix", None))
+            return self._materials
+
+    def materials_report(self) -> str | None:
+        """With a texture folder: load the library now (so a bad folder stops the run before any
+        rendering), list the unusable sub-folders in ``OUT/logs/materials_skipped.jsonl`` (JSON lines
+        ``{"item": folder, "error": problem}``) and return one line for the user; None without a folder."""
+        lib = self.material_library()
+        textures, bad = getattr(lib, "textures", None), getattr(lib, "bad", [])
+        if textures is None:
+            return None
+        line = f"materials: {lib.summary()}"
+        if bad:
+            import json
+
+            from datagen.io import atomic_write_text
+
+            path = self.out / "logs" / "materials_skipped.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, "".join(json.dumps(b, sort_keys=True) + "\n" for b in bad))
+            line = line.replace(" skipped;", f" skipped (listed in {path});", 1)
+        return line
 
     # --- resume ----------------------------------------------------------------------------
     def marker_path(self, job: Job) -> Path:
@@ -206,15 +243,14 @@ class Runner:
         t0 = time.perf_counter()
         if self.is_done(job):
             return JobResult(job.id, SKIPPED)
-        work = self.out / ".work"
-        work.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=job.id.replace("/", "__") + ".", dir=work))
+        tmp = make_work_dir(self.out / WORK_DIR, job.id)
         try:
             result = self.handle(job, renderer, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         result.seconds = round(time.perf_counter() - t0, 3)
-        atomic_write_json(self.marker_path(job), dict(result.to_json(), seed=job.seed, split=job.split))
+        marker = dict(result.to_json(), seed=job.seed, split=job.split, seconds=result.seconds)
+        write_once_bytes(self.marker_path(job), dumps_json(marker).encode())  # a racing twin's marker stays
         return result
 
     def render(self, bundle: SceneBundle, renderer, tmp: Path) -> list[dict]:
@@ -231,6 +267,48 @@ class Runner:
         """Write splits.json, rebuild index.jsonl and the counts in dataset.json."""
         self.write_splits()
         return self.writer.finalize()
+
+
+def _work_prefix(job_id: str) -> str:
+    return f"{job_id.replace('/', '__')}+{socket.gethostname()}+{os.getpid()}+"
+
+
+def make_work_dir(work: Path, job_id: str) -> Path:
+    """A fresh temporary folder for one job in ``work`` (named after the job, host and process)."""
+    for _ in range(5):
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            return Path(tempfile.mkdtemp(prefix=_work_prefix(job_id), dir=work))
+        except FileNotFoundError:  # another process's clean_work removed the empty folder just now
+            continue
+    raise InputError(work, "cannot create a work folder (removed again and again)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def clean_work(out: str | os.PathLike) -> None:
+    """Remove from ``<out>/.work`` the folders of dead processes of this host, then ``.work`` if it is
+    empty. Folders of live processes and of other hosts (a shared file system) are left alone."""
+    work = Path(out) / WORK_DIR
+    if not work.is_dir():
+        return
+    host = socket.gethostname()
+    for p in work.iterdir():
+        parts = p.name.rsplit("+", 3)
+        if len(parts) == 4 and parts[1] == host and parts[2].isdigit() and not _alive(int(parts[2])):
+            shutil.rmtree(p, ignore_errors=True)
+    try:
+        work.rmdir()
+    except OSError:  # not empty: another process is working
+        pass
 
 
 #: kind -> "module:class" of its runner (imported when used).
