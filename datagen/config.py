@@ -29,6 +29,9 @@ from datagen.spec import PER_SPEC_SETTINGS, RenderSettings
 
 CONFIG_VERSION = 2  # 2: render settings nested in "render"; corruption options; the scale type
 RENDER_FIELDS = tuple(f.name for f in dataclasses.fields(RenderSettings) if f.name not in PER_SPEC_SETTINGS)
+#: Field metadata: left out of the config JSON while None (fields added later: the JSON of a config
+#: that does not use them, hence dataset.json of existing datasets, stays the same).
+OMIT_NONE = {"omit_none": True}
 
 
 def _range(name: str, v, lo: float, hi: float) -> None:
@@ -48,6 +51,21 @@ def _interval(name: str, v, lo: float, hi: float) -> tuple:
     return (a, b)
 
 
+def _check_materials(config) -> None:
+    """``materials_dir`` (a texture folder or None) and ``materials_mix`` (0..1; None -> 1.0 with a folder)."""
+    d, mix = config.materials_dir, config.materials_mix
+    if d is not None and (not isinstance(d, str) or not d):
+        raise ValueError(f"materials_dir={d!r}: expected a folder path or null")
+    if mix is None:
+        if d is not None:
+            object.__setattr__(config, "materials_mix", 1.0)  # a folder alone: only its materials
+        return
+    if d is None:
+        raise ValueError(f"materials_mix={mix!r} needs materials_dir (a folder of texture materials)")
+    _range("materials_mix", mix, 0.0, 1.0)
+    object.__setattr__(config, "materials_mix", float(mix))
+
+
 @dataclass(frozen=True)
 class GenConfig:
     """What a generation run makes. See the module docstring for units.
@@ -64,6 +82,9 @@ class GenConfig:
     ``{type: {option: value}}`` (fields of the type's Params / Thresholds).
     ``splits``: (train, val, test) shares of the shapes (sum 1).
     ``render``: the query render settings (RenderSettings; per-spec fields left at their defaults).
+    Materials: ``n_materials`` procedural presets (``material_seed``); ``materials_dir``: a folder of
+    texture-map materials (``materials.library``), of which a share ``materials_mix`` (0..1; 1.0 =
+    only the folder's, the default with a folder) of the part labels is drawn, the rest from presets.
     """
 
     preset: str = "custom"
@@ -90,6 +111,8 @@ class GenConfig:
     # materials
     n_materials: int = 400
     material_seed: int = 0
+    materials_dir: str | None = field(default=None, metadata=OMIT_NONE)
+    materials_mix: float | None = field(default=None, metadata=OMIT_NONE)
     # lighting ranges
     env_strength: tuple = (0.35, 0.9)
     env_tint: float = 0.08
@@ -147,6 +170,7 @@ class GenConfig:
         _range("ref_views", self.ref_views, 1, 360)
         _range("ref_elevation_deg", self.ref_elevation_deg, -89.0, 89.0)
         _range("n_materials", self.n_materials, 1, 100000)
+        _check_materials(self)
         s(self, "env_strength", _interval("env_strength", self.env_strength, 0.0, 100.0))
         _range("env_tint", self.env_tint, 0.0, 1.0)
         s(self, "key_strength", _interval("key_strength", self.key_strength, 0.0, 1000.0))
@@ -200,10 +224,12 @@ class GenConfig:
 
 # --- shared by every run config (GenConfig, datagen.scene_config.ScenesConfig) -----------------------
 def config_to_json(config) -> dict:
-    """A run config as JSON types; ``render`` without its per-spec fields."""
+    """A run config as JSON types; ``render`` without its per-spec fields; ``OMIT_NONE`` fields only when set."""
     d = {}
     for f in dataclasses.fields(config):
         v = getattr(config, f.name)
+        if v is None and f.metadata.get("omit_none"):
+            continue
         if f.name == "render":
             v = v.to_json(RENDER_FIELDS)
         d[f.name] = list(v) if isinstance(v, tuple) else v
@@ -238,14 +264,18 @@ def load_preset_file(path, presets: dict, default: str, cls, **overrides):
     name = d.get("preset", default)
     if name not in presets:
         raise InputError(path, f"unknown preset {name!r}; choose one of {', '.join(presets)}")
+    if d.get("render") is not None and not isinstance(d["render"], dict):
+        raise InputError(path, f"bad config: render: expected an object of render settings, got {d['render']!r}")
     base = presets[name].to_json()
-    render = {**base.pop("render"), **(d.get("render") or {})}
-    merged = {**base, **{k: v for k, v in d.items() if k != "render"}, "render": render}
-    config = config_from_json(cls, merged, where=str(path))  # top-level render keys override "render"
-    try:
-        return with_overrides(config, **overrides)
-    except ValueError as e:
-        raise InputError(path, f"bad config: {e}") from None
+    # one construction, one validation: preset < file ("render", then its top-level render keys) < overrides
+    # (so an override may supply what a file's value needs, e.g. materials_dir for its materials_mix)
+    top = {k: v for k, v in d.items() if k != "render"}
+    over = {k: v for k, v in overrides.items() if v is not None}
+    render = {**base.pop("render"), **(d.get("render") or {}),
+              **{k: top.pop(k) for k in list(top) if k in RENDER_FIELDS},
+              **{k: over.pop(k) for k in list(over) if k in RENDER_FIELDS}}
+    merged = {**base, **top, **over, "render": render}
+    return config_from_json(cls, merged, where=str(path))
 
 
 def with_overrides(config, **overrides):

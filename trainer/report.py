@@ -125,3 +125,29 @@ def plot(report: dict, path) -> Path:
     path = Path(path)
     img.save(path)
     return path
+
+
+def scenes_markdown(report: dict) -> str:
+    """The Odd-One-Out validation report: dataset, then per run the object-level scores per test split,
+    with predicted instances (the paper's protocol) and with ground-truth instances."""
+    cfg, ds = report["config"], report.get("dataset", {})
+    lines = [f"# Odd-One-Out validation report ({cfg['preset']})", "",
+             f"Budget {cfg['budget_minutes']:.0f} min on `{cfg['device']}`; started {report.get('started')}; "
+             f"took {report.get('seconds', 0) / 60:.1f} min.", ""]
+    if "scenes" in ds:
+        lines += [f"Dataset `{ds['path']}`: {ds['scenes']} scenes ({ds['scenes_tried']} planned scenes tried; dropped or "
+                  f"refused ones are not written) at {cfg['resolution']} px, {cfg['views']} views, rendered in "
+                  f"{ds['seconds'] / 60:.1f} min ({ds['scenes_per_hour']} scenes/hour); by type: "
+                  f"{ds['counts'].get('by_type')}; by split: {ds['counts'].get('by_split')}.", ""]
+    lines += ["| run | split | scenes | objects (anomalous) | AUROC | accuracy | AUROC (GT inst.) | accuracy (GT inst.) | "
+              "instances found | mean 3D IoU |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report.get("runs", []):
+        for split, m in [("train", r["train"])] + list(r["tests"].items()):
+            lines.append(f"| {r['name']} | {split} | {m.get('n_scenes')} | {m.get('n_objects')} ({m.get('n_anomalous')}) | "
+                         f"{_pct(m.get('auroc'))} | {_pct(m.get('accuracy'))} | {_pct(m.get('auroc_gt'))} | "
+                         f"{_pct(m.get('accuracy_gt'))} | {_pct(m.get('recall'))} | "
+                         f"{'-' if m.get('mean_iou') is None else round(m['mean_iou'], 2)} |")
+    for r in report.get("runs", []):
+        lines += ["", f"{r['name']}: {r['train_scenes']} training scenes, {r['steps']} steps ({r['epochs']} epochs) in "
+                  f"{r['seconds'] / 60:.1f} min, {r['scenes_per_s']} scenes/s."]
+    return "\n".join(lines) + "\n"

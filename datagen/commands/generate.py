@@ -21,18 +21,53 @@ RESOLUTION = click.option("--resolution", type=click.IntRange(8, 8192), default=
 SAMPLES = click.option("--samples", type=click.IntRange(1, 65536), default=None, help="Cycles samples per pixel.")
 WORKER_CMD = click.option("--worker-cmd", default=None, hidden=True, help="Worker command line (tests).")
 QUIET = click.option("--quiet", is_flag=True, help="No progress bar.")
+MATERIALS = click.option("--materials", "materials_dir", type=click.Path(), default=None,
+                         help="Folder of texture-map materials (ambientCG / Poly Haven / Adobe naming, one sub-folder each; "
+                              "substances from substances.json or the folder names). Default: only procedural presets.")
+MATERIALS_MIX = click.option("--materials-mix", type=click.FloatRange(0, 1), default=None,
+                             help="Share of part labels drawn from --materials, the rest procedural (default 1: folder only).")
+
+
+def config_file_error(config_path, e: Exception) -> click.ClickException:
+    """One line naming the config file for an error of loading it (exit code 1, not a usage error)."""
+    msg = " ".join(str(e).split())
+    if not msg.startswith(f"{config_path}:"):
+        msg = f"{config_path}: bad config: {msg}"
+    return click.ClickException(msg)
 
 
 def _config(preset_name, config_path, **over):
     from datagen.config import load_config, preset
     from datagen.errors import InputError
 
+    if config_path:  # a problem in the file: one line naming it (exit code 1)
+        try:
+            return absolute_materials(load_config(config_path, **over))
+        except (ValueError, TypeError, KeyError, InputError) as e:
+            raise config_file_error(config_path, e) from e
     try:
-        if config_path:
-            return load_config(config_path, **over)
-        return preset(preset_name, **over)
+        return absolute_materials(preset(preset_name, **over))
     except (ValueError, InputError) as e:
         raise click.UsageError(str(e)) from None
+
+
+def absolute_materials(cfg):
+    """``cfg`` with its ``materials_dir`` made absolute (relative to the working directory): the dataset
+    records where the materials came from, and workers may run elsewhere."""
+    d = getattr(cfg, "materials_dir", None)
+    if d is None or os.path.isabs(d):
+        return cfg
+    import dataclasses
+
+    return dataclasses.replace(cfg, materials_dir=os.path.abspath(d))
+
+
+def report_materials(runner, err: bool = False) -> None:
+    """Load the run's material library now (a bad --materials folder stops here, before any rendering)
+    and print the one-line report of a texture folder."""
+    line = runner.materials_report()
+    if line:
+        click.echo(line, err=err)
 
 
 def _types(text):
@@ -41,8 +76,11 @@ def _types(text):
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
-def _overrides(resolution=None, samples=None, types=None, min_visible_px=None, anomaly_prob=None, sets=()):
-    over = {"types": _types(types), "samples": samples, "min_visible_px": min_visible_px, "anomaly_prob": anomaly_prob}
+def _overrides(resolution=None, samples=None, types=None, min_visible_px=None, anomaly_prob=None, sets=(),
+               materials_dir=None, materials_mix=None):
+    over = {"types": _types(types), "samples": samples, "min_visible_px": min_visible_px, "anomaly_prob": anomaly_prob,
+            "materials_dir": None if materials_dir is None else os.path.abspath(materials_dir),
+            "materials_mix": materials_mix}
     if resolution is not None:
         over.update(resolution=resolution, ref_resolution=resolution)
     if sets:
@@ -77,6 +115,8 @@ def config_options(f):
         click.option("--anomaly-prob", type=click.FloatRange(0, 1), default=None, help="Chance a shape gets each anomaly type."),
         click.option("--set", "sets", multiple=True, metavar="TYPE.OPTION=VALUE",
                      help="A corruption option, e.g. broken.min_fraction=0.2 (see `datagen corrupt --list-options`)."),
+        MATERIALS,
+        MATERIALS_MIX,
     ]
     for o in reversed(opts):
         f = o(f)
@@ -179,24 +219,28 @@ def run_and_report(runner, *, workers, executor, address, shard, opts, quiet, fi
 @click.option("--seed", type=int, default=0, show_default=True, help="Run seed.")
 @click.option("--limit-shapes", type=click.IntRange(1), default=None, help="Use only the first N shapes (sorted ids).")
 @run_options
-def generate(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets, library, out, seed,
-             limit_shapes, workers, executor, address, shard, device, threads, job_timeout, retries, recycle_jobs,
-             recycle_mb, worker_cmd, finalize_only, dry_run, specs, job_patterns, quiet):
+def generate(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets, materials_dir,
+             materials_mix, library, out, seed, limit_shapes, workers, executor, address, shard, device, threads,
+             job_timeout, retries, recycle_jobs, recycle_mb, worker_cmd, finalize_only, dry_run, specs, job_patterns, quiet):
     """Render a Looking3D-style dataset (format v1) from a shape library.
 
     Example: datagen generate --preset brokenchairs --shapes shapes/ --out ds/ --seed 0 --workers 2
+    (add --materials ~/ambientcg --materials-mix 0.5: half of the part labels in real texture materials)
     """
     from datagen.errors import DatagenError
     from datagen.jobs.looking3d import Looking3DRunner
     from datagen.plan import parse_shard
 
-    cfg = _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets))
+    cfg = _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets,
+                                                         materials_dir, materials_mix))
     try:
         sh = parse_shard(shard)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--shard") from None
     try:
         runner = Looking3DRunner(cfg, library, out, seed, limit=limit_shapes)
+        if not finalize_only:
+            report_materials(runner, err=dry_run)
         if dry_run:
             return print_dry_run(runner, sh, specs, job_patterns)
     except DatagenError as e:
@@ -259,8 +303,9 @@ def demo(out, n_shapes, seed, workers, resolution, samples, worker_cmd, quiet):
 @click.option("--gpus", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda", "optix"]), default="cpu", show_default=True)
 @click.option("--setup", default=None, help="Shell line(s) before the run, e.g. 'source .venv/bin/activate'.")
-def slurm_script_cmd(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets, library,
-                     dataset, seed, array, script_out, cpus, mem, time_limit, partition, gpus, device, setup):
+def slurm_script_cmd(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets,
+                     materials_dir, materials_mix, library, dataset, seed, array, script_out, cpus, mem, time_limit,
+                     partition, gpus, device, setup):
     """Write an sbatch array script: task i runs `datagen generate ... --shard i/N`.
 
     Example: datagen slurm-script --preset brokenchairs --shapes shapes/ --dataset ds/ --array 32 --out run.sbatch
@@ -268,14 +313,18 @@ def slurm_script_cmd(preset_name, config_path, resolution, samples, types, min_v
     from datagen.executors.slurm import slurm_script
     from datagen.io import atomic_write_text
 
-    _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets))  # validate now
+    _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets,
+                                                   materials_dir, materials_mix))  # validate now
     args = ["--shapes", os.path.abspath(library), "--out", os.path.abspath(dataset), "--seed", str(seed), "--device", device]
     if config_path:
         args += ["--config", os.path.abspath(config_path)]
     else:
         args += ["--preset", preset_name]
+    if materials_dir is not None:
+        materials_dir = os.path.abspath(materials_dir)
     for flag, v in (("--resolution", resolution), ("--samples", samples), ("--types", types),
-                    ("--min-visible-px", min_visible_px), ("--anomaly-prob", anomaly_prob)):
+                    ("--min-visible-px", min_visible_px), ("--anomaly-prob", anomaly_prob),
+                    ("--materials", materials_dir), ("--materials-mix", materials_mix)):
         if v is not None:
             args += [flag, str(v)]
     for s in sets:

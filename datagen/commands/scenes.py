@@ -11,7 +11,18 @@ from pathlib import Path
 
 import click
 
-from datagen.commands.generate import RESOLUTION, SAMPLES, print_dry_run, run_and_report, run_options, worker_options
+from datagen.commands.generate import (
+    MATERIALS,
+    MATERIALS_MIX,
+    RESOLUTION,
+    SAMPLES,
+    absolute_materials,
+    print_dry_run,
+    report_materials,
+    run_and_report,
+    run_options,
+    worker_options,
+)
 from datagen.scene_config import SCENE_PRESETS
 
 
@@ -45,27 +56,35 @@ def builtin_library(preset: str, n_scenes: int, out: Path, seed: int) -> Path:
 @click.option("--types", default=None, help="Comma-separated anomaly types (corruption types and 'material').")
 @click.option("--anomaly-ratio", type=click.FloatRange(0, 1), default=None, help="Share of scenes with an anomalous copy.")
 @click.option("--set", "sets", multiple=True, metavar="TYPE.OPTION=VALUE", help="A corruption option, e.g. bend.min_deg=30.")
+@MATERIALS
+@MATERIALS_MIX
 @click.option("--limit-shapes", type=click.IntRange(1), default=None, help="Use only the first N shapes (sorted ids).")
 @run_options
 def scenes(preset_name, config_path, library, n_scenes, out, seed, resolution, samples, views, types, anomaly_ratio, sets,
-           limit_shapes, workers, executor, address, shard, device, threads, job_timeout, retries, recycle_jobs,
-           recycle_mb, worker_cmd, finalize_only, dry_run, specs, job_patterns, quiet):
+           materials_dir, materials_mix, limit_shapes, workers, executor, address, shard, device, threads, job_timeout,
+           retries, recycle_jobs, recycle_mb, worker_cmd, finalize_only, dry_run, specs, job_patterns, quiet):
     """Render Odd-One-Out scenes: copies of one shape on a floor, one of them anomalous, from many views.
 
     Example: datagen scenes --preset partsad --shapes shapes/abc/ --scenes 1000 --seed 0 --out parts_ds/ --workers 2
     """
-    from datagen.commands.generate import _overrides, _types
+    from datagen.commands.generate import _overrides, _types, config_file_error
     from datagen.errors import DatagenError, InputError
     from datagen.jobs.oddoneout import ScenesRunner
     from datagen.plan import parse_shard
     from datagen.scene_config import load_scenes_config, scenes_preset
 
-    over = _overrides(resolution=None, samples=samples, sets=sets)
+    over = _overrides(resolution=None, samples=samples, sets=sets, materials_dir=materials_dir, materials_mix=materials_mix)
     over.update(resolution=resolution, views=views, types=_types(types), anomaly_ratio=anomaly_ratio)
-    try:
-        cfg = load_scenes_config(config_path, **over) if config_path else scenes_preset(preset_name, **over)
-    except (ValueError, InputError) as e:
-        raise click.UsageError(str(e)) from None
+    if config_path:  # a problem in the file: one line naming it (exit code 1)
+        try:
+            cfg = absolute_materials(load_scenes_config(config_path, **over))
+        except (ValueError, TypeError, KeyError, InputError) as e:
+            raise config_file_error(config_path, e) from e
+    else:
+        try:
+            cfg = absolute_materials(scenes_preset(preset_name, **over))
+        except (ValueError, InputError) as e:
+            raise click.UsageError(str(e)) from None
     try:
         sh = parse_shard(shard)
     except ValueError as e:
@@ -74,6 +93,8 @@ def scenes(preset_name, config_path, library, n_scenes, out, seed, resolution, s
         if library is None:
             library = builtin_library(cfg.preset, n_scenes, Path(out) / "_shapes", seed)
         runner = ScenesRunner(cfg, library, out, seed, limit=limit_shapes, n_scenes=n_scenes)
+        if not finalize_only:
+            report_materials(runner, err=dry_run)
         if dry_run:
             return print_dry_run(runner, sh, specs, job_patterns)
     except DatagenError as e:
