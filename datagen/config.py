@@ -66,8 +66,76 @@ def _check_materials(config) -> None:
     object.__setattr__(config, "materials_mix", float(mix))
 
 
+class RunConfig:
+    """What every run config (GenConfig, datagen.scene_config.ScenesConfig) shares: the validation of
+    their common fields (anomaly types, corruption options, splits, render settings, materials,
+    lighting ranges, donors), derived values and JSON. Subclasses are frozen dataclasses with those
+    fields, call ``check_common(allowed_types)`` in ``__post_init__`` and set ``VERSION``."""
+
+    VERSION = 0
+
+    def check_common(self, allowed_types: tuple, require_types: bool = False) -> None:
+        s = object.__setattr__
+        types = tuple(self.types)
+        bad = [t for t in types if t not in allowed_types]
+        if bad or (require_types and not types) or len(set(types)) != len(types):
+            raise ValueError(f"types={list(types)!r}: expected distinct names among {', '.join(allowed_types)}")
+        s(self, "types", tuple(t for t in allowed_types if t in types))
+        from datagen.corrupt.api import validate_options
+
+        s(self, "corruption", validate_options(self.corruption))
+        _range("min_visible_px", self.min_visible_px, 0, 10**7)
+        try:
+            sp = tuple(float(x) for x in self.splits)
+        except (TypeError, ValueError):
+            raise ValueError(f"splits={self.splits!r}: expected [train, val, test]") from None
+        if len(sp) != 3 or any(x < 0 for x in sp) or abs(sum(sp) - 1.0) > 1e-6:
+            raise ValueError(f"splits={self.splits!r}: expected 3 non-negative shares summing to 1")
+        s(self, "splits", sp)
+        if not isinstance(self.render, RenderSettings):
+            raise ValueError(f"render must be a RenderSettings, got {type(self.render).__name__}")
+        for f in PER_SPEC_SETTINGS:
+            if getattr(self.render, f) != getattr(RenderSettings(), f):
+                raise ValueError(f"render.{f} is set per spec by the scene builders (from the job), not in a config")
+        _range("n_materials", self.n_materials, 1, 100000)
+        _check_materials(self)
+        s(self, "env_strength", _interval("env_strength", self.env_strength, 0.0, 100.0))
+        _range("env_tint", self.env_tint, 0.0, 1.0)
+        s(self, "key_strength", _interval("key_strength", self.key_strength, 0.0, 1000.0))
+        s(self, "key_elevation_deg", _interval("key_elevation_deg", self.key_elevation_deg, -90.0, 90.0))
+        s(self, "key_angle_deg", _interval("key_angle_deg", self.key_angle_deg, 0.0, 180.0))
+        _range("donor_pool", self.donor_pool, 0, 10**6)
+        if self.version != self.VERSION:
+            raise ValueError(f"{type(self).__name__} version {self.version!r}: this code reads version {self.VERSION}")
+
+    @property
+    def min_visible_pixels(self) -> int:
+        """``min_visible_px`` (given at 256 px) scaled to ``resolution``; at least 1 if it was > 0."""
+        if self.min_visible_px == 0:
+            return 0
+        return max(1, int(round(self.min_visible_px * (self.resolution / 256.0) ** 2)))
+
+    def corruption_options(self, kind: str) -> tuple[object, object]:
+        """``(Params, Thresholds)`` of corruption ``kind`` with this config's options."""
+        from datagen.corrupt import registry
+
+        return registry.get(kind).configure(self.corruption.get(kind))
+
+    def to_json(self) -> dict:
+        return config_to_json(self)
+
+    @classmethod
+    def from_json(cls, d: dict, where: str | None = None):
+        """A config from JSON. Render settings go in ``"render"``; top-level render keys (the
+        version-1 layout, e.g. ``{"samples": 64}``) are accepted and moved there."""
+        return config_from_json(cls, d, where)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
 @dataclass(frozen=True)
-class GenConfig:
+class GenConfig(RunConfig):
     """What a generation run makes. See the module docstring for units.
 
     Query views: ``resolution`` px square, camera at ``camera_radius`` m looking at the origin,
@@ -122,6 +190,7 @@ class GenConfig:
     # swapped donors: at most this many other shapes of the library are loaded per job
     donor_pool: int = 24
     version: int = CONFIG_VERSION
+    VERSION = CONFIG_VERSION
 
     def __post_init__(self):
         s = object.__setattr__
@@ -143,42 +212,12 @@ class GenConfig:
             _range(f"{name}.median", med, 1, mx)
             _range(f"{name}.sd", sd, 0.0, 100.0)
             s(self, name, (med, sd, mx))
-        _range("min_visible_px", self.min_visible_px, 0, 10**7)
-        types = tuple(self.types)
-        bad = [t for t in types if t not in TYPES]
-        if bad or len(set(types)) != len(types):
-            raise ValueError(f"types={list(types)!r}: expected distinct names among {', '.join(TYPES)}")
-        s(self, "types", tuple(t for t in TYPES if t in types))
         _range("anomaly_prob", self.anomaly_prob, 0.0, 1.0)
-        from datagen.corrupt.api import validate_options
-
-        s(self, "corruption", validate_options(self.corruption))
-        try:
-            sp = tuple(float(x) for x in self.splits)
-        except (TypeError, ValueError):
-            raise ValueError(f"splits={self.splits!r}: expected [train, val, test]") from None
-        if len(sp) != 3 or any(x < 0 for x in sp) or abs(sum(sp) - 1.0) > 1e-6:
-            raise ValueError(f"splits={self.splits!r}: expected 3 non-negative shares summing to 1")
-        s(self, "splits", sp)
-        if not isinstance(self.render, RenderSettings):
-            raise ValueError(f"render must be a RenderSettings, got {type(self.render).__name__}")
-        for f in PER_SPEC_SETTINGS:
-            if getattr(self.render, f) != getattr(RenderSettings(), f):
-                raise ValueError(f"render.{f} is set per spec by the scene builders (from the job), not in a config")
         if self.ref_engine not in ("cycles", "workbench"):
             raise ValueError(f"ref_engine={self.ref_engine!r}: expected cycles or workbench")
         _range("ref_views", self.ref_views, 1, 360)
         _range("ref_elevation_deg", self.ref_elevation_deg, -89.0, 89.0)
-        _range("n_materials", self.n_materials, 1, 100000)
-        _check_materials(self)
-        s(self, "env_strength", _interval("env_strength", self.env_strength, 0.0, 100.0))
-        _range("env_tint", self.env_tint, 0.0, 1.0)
-        s(self, "key_strength", _interval("key_strength", self.key_strength, 0.0, 1000.0))
-        s(self, "key_elevation_deg", _interval("key_elevation_deg", self.key_elevation_deg, -90.0, 90.0))
-        s(self, "key_angle_deg", _interval("key_angle_deg", self.key_angle_deg, 0.0, 180.0))
-        _range("donor_pool", self.donor_pool, 0, 10**6)
-        if self.version != CONFIG_VERSION:
-            raise ValueError(f"config version {self.version!r}: this code reads version {CONFIG_VERSION}")
+        self.check_common(TYPES)
 
     # --- derived values -------------------------------------------------------------
     @property
@@ -192,34 +231,8 @@ class GenConfig:
         return self.lens_mm / self.sensor_mm * self.ref_resolution
 
     @property
-    def min_visible_pixels(self) -> int:
-        """``min_visible_px`` (given at 256 px) scaled to ``resolution``; at least 1 if it was > 0."""
-        if self.min_visible_px == 0:
-            return 0
-        return max(1, int(round(self.min_visible_px * (self.resolution / 256.0) ** 2)))
-
-    @property
     def azimuth_step(self) -> float:
         return 2 * math.pi / self.azimuth_steps
-
-    def corruption_options(self, kind: str) -> tuple[object, object]:
-        """``(Params, Thresholds)`` of corruption ``kind`` with this config's options."""
-        from datagen.corrupt import registry
-
-        return registry.get(kind).configure(self.corruption.get(kind))
-
-    # --- JSON ----------------------------------------------------------------------------
-    def to_json(self) -> dict:
-        return config_to_json(self)
-
-    @classmethod
-    def from_json(cls, d: dict, where: str | None = None) -> "GenConfig":
-        """A config from JSON. Render settings go in ``"render"``; top-level render keys (the
-        version-1 layout, e.g. ``{"samples": 64}``) are accepted and moved there."""
-        return config_from_json(cls, d, where)
-
-    def replace(self, **changes) -> "GenConfig":
-        return dataclasses.replace(self, **changes)
 
 
 # --- shared by every run config (GenConfig, datagen.scene_config.ScenesConfig) -----------------------

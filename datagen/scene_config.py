@@ -14,18 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from datagen.config import (
-    OMIT_NONE,
-    _check_materials,
-    _interval,
-    _range,
-    config_from_json,
-    config_to_json,
-    load_preset_file,
-    with_overrides,
-)
+from datagen.config import OMIT_NONE, RunConfig, _interval, _range, load_preset_file, with_overrides
 from datagen.corrupt.registry import ANOMALY_TYPES
-from datagen.spec import PER_SPEC_SETTINGS, RenderSettings
+from datagen.spec import RenderSettings
 
 SCENES_CONFIG_VERSION = 1
 GRID_HALF_XY = 1.92  # metres: the model's voxel grid (96 x 0.04 / 2)
@@ -33,7 +24,7 @@ GRID_TOP = 0.32  # metres
 
 
 @dataclass(frozen=True)
-class ScenesConfig:
+class ScenesConfig(RunConfig):
     """What a scenes run makes.
 
     Cameras: ``views`` on a circle around the scene centre, azimuths evenly spaced from a random
@@ -95,6 +86,7 @@ class ScenesConfig:
     key_angle_deg: tuple = (2.0, 15.0)
     donor_pool: int = 24
     version: int = SCENES_CONFIG_VERSION
+    VERSION = SCENES_CONFIG_VERSION
 
     def __post_init__(self):
         s = object.__setattr__
@@ -115,29 +107,9 @@ class ScenesConfig:
         _range("flip_prob", self.flip_prob, 0.0, 1.0)
         _range("spacing", self.spacing, 0.0, 1.0)
         _range("anomaly_ratio", self.anomaly_ratio, 0.0, 1.0)
-        types = tuple(self.types)
-        bad = [t for t in types if t not in ANOMALY_TYPES]
-        if bad or not types or len(set(types)) != len(types):
-            raise ValueError(f"types={list(types)!r}: expected distinct names among {', '.join(ANOMALY_TYPES)}")
-        s(self, "types", tuple(t for t in ANOMALY_TYPES if t in types))
-        from datagen.corrupt.api import validate_options
-
-        s(self, "corruption", validate_options(self.corruption))
-        _range("min_visible_px", self.min_visible_px, 0, 10**7)
         _range("attempts", self.attempts, 1, 100)
-        try:
-            sp = tuple(float(x) for x in self.splits)
-        except (TypeError, ValueError):
-            raise ValueError(f"splits={self.splits!r}: expected [train, val, test]") from None
-        if len(sp) != 3 or any(x < 0 for x in sp) or abs(sum(sp) - 1.0) > 1e-6:
-            raise ValueError(f"splits={self.splits!r}: expected 3 non-negative shares summing to 1")
-        s(self, "splits", sp)
         s(self, "unseen_categories", tuple(str(c) for c in self.unseen_categories))
-        if not isinstance(self.render, RenderSettings):
-            raise ValueError(f"render must be a RenderSettings, got {type(self.render).__name__}")
-        for f in PER_SPEC_SETTINGS:
-            if getattr(self.render, f) != getattr(RenderSettings(), f):
-                raise ValueError(f"render.{f} is set per spec by the scene builders, not in a config")
+        self.check_common(ANOMALY_TYPES, require_types=True)
         from materials.presets import SUBSTANCES
 
         subs = tuple(self.floor_substances)
@@ -148,41 +120,11 @@ class ScenesConfig:
             v = getattr(self, name)
             if v is not None and not isinstance(v, str):
                 raise ValueError(f"{name}={v!r}: expected a folder path or null")
-        _range("n_materials", self.n_materials, 1, 100000)
-        _check_materials(self)
-        s(self, "env_strength", _interval("env_strength", self.env_strength, 0.0, 100.0))
-        _range("env_tint", self.env_tint, 0.0, 1.0)
-        s(self, "key_strength", _interval("key_strength", self.key_strength, 0.0, 1000.0))
-        s(self, "key_elevation_deg", _interval("key_elevation_deg", self.key_elevation_deg, -90.0, 90.0))
-        s(self, "key_angle_deg", _interval("key_angle_deg", self.key_angle_deg, 0.0, 180.0))
-        _range("donor_pool", self.donor_pool, 0, 10**6)
-        if self.version != SCENES_CONFIG_VERSION:
-            raise ValueError(f"scenes config version {self.version!r}: this code reads version {SCENES_CONFIG_VERSION}")
 
     @property
     def fx(self) -> float:
         """Focal length, pixels."""
         return self.lens_mm / self.sensor_mm * self.resolution
-
-    @property
-    def min_visible_pixels(self) -> int:
-        """``min_visible_px`` (given at 256 px) scaled to ``resolution``; at least 1 if it was > 0."""
-        if self.min_visible_px == 0:
-            return 0
-        return max(1, int(round(self.min_visible_px * (self.resolution / 256.0) ** 2)))
-
-    def corruption_options(self, kind: str) -> tuple[object, object]:
-        """``(Params, Thresholds)`` of corruption ``kind`` with this config's options."""
-        from datagen.corrupt import registry
-
-        return registry.get(kind).configure(self.corruption.get(kind))
-
-    def to_json(self) -> dict:
-        return config_to_json(self)
-
-    @classmethod
-    def from_json(cls, d: dict, where: str | None = None) -> "ScenesConfig":
-        return config_from_json(cls, d, where)
 
 
 #: ToysAD-like: household / toy categories, 3-10 copies upright, the paper's unseen categories held out.
