@@ -36,19 +36,26 @@ def config_file_error(config_path, e: Exception) -> click.ClickException:
     return click.ClickException(msg)
 
 
-def _config(preset_name, config_path, **over):
-    from datagen.config import load_config, preset
+def make_config(preset_name, config_path, from_file, from_preset, **over):
+    """A run config from a --config file (``from_file``) or a preset (``from_preset``) with ``over``.
+    A problem in the file is one line naming it (exit code 1); a bad option is a usage error."""
     from datagen.errors import InputError
 
-    if config_path:  # a problem in the file: one line naming it (exit code 1)
+    if config_path:
         try:
-            return absolute_materials(load_config(config_path, **over))
+            return absolute_materials(from_file(config_path, **over))
         except (ValueError, TypeError, KeyError, InputError) as e:
             raise config_file_error(config_path, e) from e
     try:
-        return absolute_materials(preset(preset_name, **over))
+        return absolute_materials(from_preset(preset_name, **over))
     except (ValueError, InputError) as e:
         raise click.UsageError(str(e)) from None
+
+
+def _config(preset_name, config_path, **over):
+    from datagen.config import load_config, preset
+
+    return make_config(preset_name, config_path, load_config, preset, **over)
 
 
 def absolute_materials(cfg):
@@ -227,18 +234,29 @@ def generate(preset_name, config_path, resolution, samples, types, min_visible_p
     Example: datagen generate --preset brokenchairs --shapes shapes/ --out ds/ --seed 0 --workers 2
     (add --materials ~/ambientcg --materials-mix 0.5: half of the part labels in real texture materials)
     """
-    from datagen.errors import DatagenError
     from datagen.jobs.looking3d import Looking3DRunner
-    from datagen.plan import parse_shard
 
     cfg = _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets,
                                                          materials_dir, materials_mix))
+    run_command(lambda: Looking3DRunner(cfg, library, out, seed, limit=limit_shapes), "samples", shard=shard,
+                dry_run=dry_run, specs=specs, job_patterns=job_patterns, finalize_only=finalize_only, workers=workers,
+                executor=executor, address=address, device=device, threads=threads, job_timeout=job_timeout,
+                retries=retries, recycle_jobs=recycle_jobs, recycle_mb=recycle_mb, worker_cmd=worker_cmd, quiet=quiet)
+
+
+def run_command(make_runner, what: str, *, shard, dry_run, specs, job_patterns, finalize_only, workers, executor,
+                address, device, threads, job_timeout, retries, recycle_jobs, recycle_mb, worker_cmd, quiet) -> None:
+    """What ``generate`` and ``scenes`` do with a runner and the ``run_options``: the materials report,
+    a dry run, or the run itself (``run_and_report``)."""
+    from datagen.errors import DatagenError
+    from datagen.plan import parse_shard
+
     try:
         sh = parse_shard(shard)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--shard") from None
     try:
-        runner = Looking3DRunner(cfg, library, out, seed, limit=limit_shapes)
+        runner = make_runner()
         if not finalize_only:
             report_materials(runner, err=dry_run)
         if dry_run:
@@ -247,7 +265,7 @@ def generate(preset_name, config_path, resolution, samples, types, min_visible_p
         raise click.ClickException(str(e)) from None
     opts = worker_options(worker_cmd, job_timeout, recycle_jobs, recycle_mb, retries, device, threads)
     run_and_report(runner, workers=workers, executor=executor, address=address, shard=sh, opts=opts, quiet=quiet,
-                   finalize_only=finalize_only)
+                   finalize_only=finalize_only, what=what)
 
 
 @click.command("demo")

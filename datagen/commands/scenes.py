@@ -11,18 +11,7 @@ from pathlib import Path
 
 import click
 
-from datagen.commands.generate import (
-    MATERIALS,
-    MATERIALS_MIX,
-    RESOLUTION,
-    SAMPLES,
-    absolute_materials,
-    print_dry_run,
-    report_materials,
-    run_and_report,
-    run_options,
-    worker_options,
-)
+from datagen.commands.generate import MATERIALS, MATERIALS_MIX, RESOLUTION, SAMPLES, run_options
 from datagen.scene_config import SCENE_PRESETS
 
 
@@ -67,38 +56,19 @@ def scenes(preset_name, config_path, library, n_scenes, out, seed, resolution, s
 
     Example: datagen scenes --preset partsad --shapes shapes/abc/ --scenes 1000 --seed 0 --out parts_ds/ --workers 2
     """
-    from datagen.commands.generate import _overrides, _types, config_file_error
-    from datagen.errors import DatagenError, InputError
+    from datagen.commands.generate import _overrides, _types, make_config, run_command
     from datagen.jobs.oddoneout import ScenesRunner
-    from datagen.plan import parse_shard
     from datagen.scene_config import load_scenes_config, scenes_preset
 
     over = _overrides(resolution=None, samples=samples, sets=sets, materials_dir=materials_dir, materials_mix=materials_mix)
     over.update(resolution=resolution, views=views, types=_types(types), anomaly_ratio=anomaly_ratio)
-    if config_path:  # a problem in the file: one line naming it (exit code 1)
-        try:
-            cfg = absolute_materials(load_scenes_config(config_path, **over))
-        except (ValueError, TypeError, KeyError, InputError) as e:
-            raise config_file_error(config_path, e) from e
-    else:
-        try:
-            cfg = absolute_materials(scenes_preset(preset_name, **over))
-        except (ValueError, InputError) as e:
-            raise click.UsageError(str(e)) from None
-    try:
-        sh = parse_shard(shard)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--shard") from None
-    try:
-        if library is None:
-            library = builtin_library(cfg.preset, n_scenes, Path(out) / "_shapes", seed)
-        runner = ScenesRunner(cfg, library, out, seed, limit=limit_shapes, n_scenes=n_scenes)
-        if not finalize_only:
-            report_materials(runner, err=dry_run)
-        if dry_run:
-            return print_dry_run(runner, sh, specs, job_patterns)
-    except DatagenError as e:
-        raise click.ClickException(str(e)) from None
-    opts = worker_options(worker_cmd, job_timeout, recycle_jobs, recycle_mb, retries, device, threads)
-    run_and_report(runner, workers=workers, executor=executor, address=address, shard=sh, opts=opts, quiet=quiet,
-                   finalize_only=finalize_only, what="scenes")
+    cfg = make_config(preset_name, config_path, load_scenes_config, scenes_preset, **over)
+
+    def make_runner():
+        lib = library if library is not None else builtin_library(cfg.preset, n_scenes, Path(out) / "_shapes", seed)
+        return ScenesRunner(cfg, lib, out, seed, limit=limit_shapes, n_scenes=n_scenes)
+
+    run_command(make_runner, "scenes", shard=shard, dry_run=dry_run, specs=specs, job_patterns=job_patterns,
+                finalize_only=finalize_only, workers=workers, executor=executor, address=address, device=device,
+                threads=threads, job_timeout=job_timeout, retries=retries, recycle_jobs=recycle_jobs,
+                recycle_mb=recycle_mb, worker_cmd=worker_cmd, quiet=quiet)

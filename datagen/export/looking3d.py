@@ -51,6 +51,7 @@ from datagen.dataset import format as F
 from datagen.dataset.reader import Dataset, Sample
 from datagen.errors import InputError
 from datagen.export import looking3d_layout as L
+from datagen.export.folder import previous_export
 from datagen.export.looking3d_views import PNG_LEVEL, camera_angles, export_shape, scaled_camera
 from datagen.io import atomic_write_bytes, dumps_json, read_json
 from datagen.spec import Camera
@@ -178,22 +179,11 @@ def _check_out(out: Path, fingerprint: str, query_size: int, n_points: int) -> d
     for bad in ("/images/", "/render_", ".png"):
         if bad in f"{out}/" or bad in f"{out.resolve()}/":
             raise InputError(out, f"the export path must not contain {bad!r} (the official loader rewrites it in paths)")
-    if not out.exists():
+    m = previous_export(out, L.MARKER, L.MARKER_FORMAT, fingerprint)
+    if m is None:
         return None
-    if not out.is_dir():
-        raise InputError(out, "exists and is not a folder")
-    if not any(out.iterdir()):
-        return None
-    marker = out / L.MARKER
-    if not marker.is_file():
-        raise InputError(out, f"folder is not empty and holds no {L.MARKER} (not a previous export): choose an empty --out")
-    m = read_json(marker)
-    if not isinstance(m, dict) or m.get("format") != L.MARKER_FORMAT:
-        raise InputError(marker, f"not a {L.MARKER_FORMAT} marker")
-    if m.get("source_fingerprint") != fingerprint:
-        raise InputError(marker, f"a previous export of another dataset ({m.get('source')}): choose another --out")
     if (m.get("query_size"), m.get("points")) != (query_size, n_points):
-        raise InputError(marker, f"a previous export with query size {m.get('query_size')} and {m.get('points')} "
+        raise InputError(out / L.MARKER, f"a previous export with query size {m.get('query_size')} and {m.get('points')} "
                                  f"points; rerun with those or choose another --out")
     return m
 

@@ -43,6 +43,7 @@ from datagen.dataset.reader import Dataset, load_npy, load_png
 from datagen.dataset.writer import bbox_of
 from datagen.errors import InputError
 from datagen.export import oddoneout_layout as O
+from datagen.export.folder import previous_export
 from datagen.export.looking3d import _fingerprint, _ordered, _write_if_changed
 from datagen.export.looking3d_views import PNG_LEVEL, scaled_camera
 from datagen.io import atomic_dir, atomic_write_text, dumps_json, read_json
@@ -214,22 +215,11 @@ class OddOneOutExport:
 def _check_out(out: Path, fingerprint: str, size: int) -> dict | None:
     """The previous marker when ``out`` is our earlier export of the same dataset and size; None when
     ``out`` is absent or empty; else InputError."""
-    if not out.exists():
+    m = previous_export(out, O.MARKER, O.MARKER_FORMAT, fingerprint)
+    if m is None:
         return None
-    if not out.is_dir():
-        raise InputError(out, "exists and is not a folder")
-    if not any(out.iterdir()):
-        return None
-    marker = out / O.MARKER
-    if not marker.is_file():
-        raise InputError(out, f"folder is not empty and holds no {O.MARKER} (not a previous export): choose an empty --out")
-    m = read_json(marker)
-    if not isinstance(m, dict) or m.get("format") != O.MARKER_FORMAT:
-        raise InputError(marker, f"not a {O.MARKER_FORMAT} marker (another kind of export): choose another --out")
-    if m.get("source_fingerprint") != fingerprint:
-        raise InputError(marker, f"a previous export of another dataset ({m.get('source')}): choose another --out")
     if m.get("size") != size:
-        raise InputError(marker, f"a previous export at size {m.get('size')}; rerun with --size {m.get('size')} "
+        raise InputError(out / O.MARKER, f"a previous export at size {m.get('size')}; rerun with --size {m.get('size')} "
                                  "or choose another --out")
     return m
 
