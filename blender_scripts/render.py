@@ -26,7 +26,7 @@ import bpy
 
 from datagen.spec import RenderRuntime, RenderSettings, SceneSpec, view_name
 
-from blender_scripts import cameras, exr, passes, scene as scene_mod
+from blender_scripts import cameras, exr, passes, phases, scene as scene_mod
 
 
 def _setup_device(scene, device: str) -> str:
@@ -109,15 +109,21 @@ def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRunt
     return info
 
 
-def _render_exr(scene, path: Path) -> dict:
+def _render_exr(scene, path: Path, timings: dict) -> dict:
+    """Render one view into a multilayer EXR and read it back. Adds to ``timings`` the seconds of
+    Blender's render call (``"render"``), of its phases (``phases.PHASES``) and of the read-back
+    (``"exr_read"``)."""
     scene.render.filepath = str(path)
-    bpy.ops.render.render(write_still=True)
+    with phases.PhaseClock(timings):
+        bpy.ops.render.render(write_still=True)
+    t = time.perf_counter()
     chans = exr.read_exr(path)
     path.unlink()
+    timings["exr_read"] = timings.get("exr_read", 0.0) + time.perf_counter() - t
     return chans
 
 
-def _workbench_index(scene, built, path: Path) -> dict:
+def _workbench_index(scene, built, path: Path, timings: dict) -> dict:
     """Second Workbench render: flat, unlit, object colour = encoded pass index, no AA."""
     sh = scene.display.shading
     saved = (sh.light, sh.color_type, scene.display.render_aa)
@@ -125,7 +131,7 @@ def _workbench_index(scene, built, path: Path) -> dict:
         obj.color = passes.encode_index_color(obj.pass_index)
     sh.light, sh.color_type, scene.display.render_aa = "FLAT", "OBJECT", "OFF"
     try:
-        return _render_exr(scene, path)
+        return _render_exr(scene, path, timings)
     finally:
         sh.light, sh.color_type, scene.display.render_aa = saved
 
@@ -137,7 +143,9 @@ def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathL
     Resets Blender to an empty scene first (so calls do not leak into each other), builds
     the scene once and moves the camera per view. Returns one dict per camera:
     ``{"view": c, "rgb"/"depth"/"index": file path (str, for the passes requested),
-    "seconds": render + read-back + write time of that view}``; the first dict also holds
+    "seconds": render + read-back + write time of that view, "render_seconds": the time inside
+    Blender's render call, "phases": seconds per phase (``phases.PHASES``, ``exr_read``, ``write``)}``;
+    the first dict also holds
     ``"build_seconds"`` and ``"engine"``/``"device"``. Raises ``InputError`` for a missing or bad mesh.
     """
     s = spec.settings
@@ -156,7 +164,8 @@ def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathL
         for c, cam in enumerate(spec.cameras):
             t = time.perf_counter()
             cameras.apply_camera(built.camera, cam)
-            chans = _render_exr(scene, tmp / f"{c:04d}.exr")
+            tv: dict = {}
+            chans = _render_exr(scene, tmp / f"{c:04d}.exr", tv)
             rgb = passes.color_image(chans, s.background, s.grayscale) if "rgb" in s.passes else None
             depth = passes.depth_map(chans) if "depth" in s.passes else None
             index = None
@@ -164,9 +173,13 @@ def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathL
                 if s.engine == "cycles":
                     index = passes.index_map(chans)
                 else:
-                    index = passes.index_from_color(_workbench_index(scene, built, tmp / f"{c:04d}_index.exr"))
+                    index = passes.index_from_color(_workbench_index(scene, built, tmp / f"{c:04d}_index.exr", tv))
+            tw = time.perf_counter()
             files = passes.write_view(out, view_name(c), rgb=rgb, depth=depth, index=index)
-            views.append({"view": c, **files, "seconds": round(time.perf_counter() - t, 4)})
+            tv["write"] = time.perf_counter() - tw
+            views.append({"view": c, **files, "seconds": round(time.perf_counter() - t, 4),
+                          "render_seconds": round(tv.get("render", 0.0), 4),
+                          "phases": {k: round(v, 4) for k, v in tv.items()}})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     views[0].update({"build_seconds": round(build_s, 4), **info, **{k: round(v, 4) for k, v in built.timings.items()}})

@@ -143,6 +143,33 @@ def test_worker_replies(scene):
 
 
 @pytest.mark.blender
+def test_views_report_where_the_time_went(scene):
+    """Each view's phases: Cycles path tracing is measured and the phases add up to the render call."""
+    for name in ("cycles", "gray"):
+        for v in scene["replies"][name]["views"]:
+            ph = v["phases"]
+            inside = sum(ph.get(k, 0.0) for k in ("sync", "update", "bvh", "kernels", "sampling", "denoise", "save", "other"))
+            assert ph["render"] == pytest.approx(v["render_seconds"], abs=1e-3)
+            assert inside == pytest.approx(ph["render"], rel=0.02, abs=2e-3)
+            assert ph["render"] + ph["exr_read"] + ph["write"] <= v["seconds"] + 2e-3
+    assert all(v["phases"].get("sampling", 0) > 0 for v in scene["replies"]["cycles"]["views"])
+    assert all("sampling" not in v["phases"] for v in scene["replies"]["gray"]["views"])  # Workbench: no status strings
+
+
+def test_render_status_strings_map_to_phases():
+    from blender_scripts.phases import classify
+
+    assert classify("Mem: 0M | Synchronizing object | Cube") == "sync"
+    assert classify("Mem: 1M | Updating Scene BVH | Building BVH 0%") == "bvh"
+    assert classify("Mem: 1M | Updating Mesh | Computing attributes") == "update"
+    assert classify("Mem: 1M | Loading render kernels (may take a few minutes the first time)") == "kernels"
+    assert classify("Remaining: 00:00.02 | Mem: 2M | Sample 1/16") == "sampling"
+    assert classify("Mem: 2M | Denoising") == "denoise"
+    assert classify("Mem: 2M | Finished") == "save"
+    assert classify("Time: 00:00.27 (Saving: 00:00.11)") == "other"
+
+
+@pytest.mark.blender
 def test_worker_survives_missing_mesh(scene):
     bad = scene["replies"]["bad_missing"]
     assert bad["ok"] is False

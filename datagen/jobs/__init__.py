@@ -125,6 +125,7 @@ class Runner:
         self._lock = threading.Lock()
         self._materials = None
         self.bad_donors: dict[str, str] = {}
+        self._timing = threading.local()  # .seconds: where the current job's time went (per thread)
 
     @property
     def writer(self) -> DatasetWriter:
@@ -244,12 +245,14 @@ class Runner:
         if self.is_done(job):
             return JobResult(job.id, SKIPPED)
         tmp = make_work_dir(self.out / WORK_DIR, job.id)
+        self._timing.seconds = {}
         try:
             result = self.handle(job, renderer, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         result.seconds = round(time.perf_counter() - t0, 3)
-        marker = dict(result.to_json(), seed=job.seed, split=job.split, seconds=result.seconds)
+        marker = dict(result.to_json(), seed=job.seed, split=job.split, seconds=result.seconds,
+                      timings={k: round(v, 4) for k, v in sorted(self._timing.seconds.items())})
         write_once_bytes(self.marker_path(job), dumps_json(marker).encode())  # a racing twin's marker stays
         return result
 
@@ -257,11 +260,27 @@ class Runner:
         """Write ``bundle`` into ``tmp``, render it, read the views back (``read_views``)."""
         spec_path = bundle.write(tmp)
         out_dir = tmp / f"{bundle.tag}_out"
+        t = time.perf_counter()
         answer = renderer.render(str(spec_path), str(out_dir))
         if not isinstance(answer, dict) or not answer.get("ok"):
             err = answer.get("error") if isinstance(answer, dict) else answer
             raise RenderFailed(f"render of {bundle.tag} failed: {err}")
+        self._add_timings(answer.get("views", []), time.perf_counter() - t)
         return read_views(out_dir, len(bundle.spec.cameras), bundle.spec.settings.passes)
+
+    def _add_timings(self, views: list[dict], round_trip: float) -> None:
+        """Add one render request's seconds to the current job's timings (written in its marker):
+        ``blender`` = the request's round trip, ``build`` = scene build, ``render`` = Blender's render
+        calls and their phases, ``exr_read``/``write`` = read-back and file writing in the worker."""
+        acc = getattr(self._timing, "seconds", None)
+        if acc is None:
+            acc = self._timing.seconds = {}
+        acc["blender"] = acc.get("blender", 0.0) + round_trip
+        if views:
+            acc["build"] = acc.get("build", 0.0) + float(views[0].get("build_seconds", 0.0))
+        for v in views:
+            for k, sec in (v.get("phases") or {}).items():
+                acc[k] = acc.get(k, 0.0) + float(sec)
 
     def finalize(self) -> dict:
         """Write splits.json, rebuild index.jsonl and the counts in dataset.json."""
