@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as in a DataLoader worker: one thread per process
@@ -30,7 +31,9 @@ from datagen.dataset.pack import pack_dataset
 from datagen.dataset.shards import ShardReader
 from trainer.data import AnomalyDataset
 from trainer.packed import PackedDataset
-from trainer.synthetic import make_synthetic
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synth_chairs import make_synthetic  # noqa: E402 (a test fixture: box chairs without Blender)
 
 
 def folder_bytes(root: Path, split: str | None) -> int:

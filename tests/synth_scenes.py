@@ -3,7 +3,7 @@
 Each scene repeats one shape (a box or cylinder base with a smaller box or cylinder part on top,
 one colour per part) 3 to 5 times on a grey floor; ``anomalies`` of the copies are altered: the part
 scaled up ("scale"), removed ("missing") or moved sideways ("position"). Cameras look at the scene
-from a circle. Rendered with the numpy z-buffer rasterizer of ``trainer.synthetic`` (Lambert
+from a circle. Rendered with the numpy z-buffer rasterizer of ``synth_chairs`` (Lambert
 shading, planar depth, instance ids: 0 = floor / background, i = objects[i-1]).
 
     make_scenes(root, np.random.default_rng(0), scenes=4)
@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from datagen.spec import Camera, look_at
-from trainer.synthetic import box_mesh, rasterize
+from synth_chairs import box_mesh, rasterize
 
 FLOOR_RGB = np.array([120.0, 120.0, 115.0])
 SKY_RGB = np.array([200, 215, 235], np.uint8)

@@ -26,7 +26,7 @@ from datagen.export import looking3d_layout as L
 from datagen.export.looking3d import unique_name
 from datagen.export.looking3d_views import shape_points
 from datagen.spec import Camera
-from trainer.synthetic import make_synthetic, random_chair, rasterize
+from synth_chairs import make_synthetic, random_chair, rasterize
 
 R = 64  # synthetic query / reference resolution
 

@@ -16,7 +16,7 @@ from datagen.io import atomic_write_json, read_json
 from trainer.data import AnomalyDataset
 from trainer.fit import TrainConfig, train
 from trainer.packed import PackedDataset
-from trainer.synthetic import make_synthetic
+from synth_chairs import make_synthetic
 
 TINY = dict(width=8, enc_dim=16, dim=32, heads=4, beta_dim=16, topk=16, blocks=2, norm="gn")
 

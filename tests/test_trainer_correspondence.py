@@ -4,7 +4,7 @@ import numpy as np
 
 from datagen.spec import Camera
 from trainer.correspondence import correspondences, grid_points, ring_correspondences
-from trainer.synthetic import box_mesh, rasterize
+from synth_chairs import box_mesh, rasterize
 
 R, G = 128, 16  # image size, patch grid
 WALL = ((-0.7, 0.3, 0.0), (0.7, 0.4, 1.0))

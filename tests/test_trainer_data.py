@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from trainer.data import AnomalyDataset, augment_query, collate, regular_views
-from trainer.synthetic import make_synthetic
+from synth_chairs import make_synthetic
 
 
 @pytest.fixture(scope="module")

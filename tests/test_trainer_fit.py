@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from trainer.evaluate import evaluate
 from trainer.fit import TrainConfig, train
 from trainer.runtime import load_model
-from trainer.synthetic import make_synthetic
+from synth_chairs import make_synthetic
 
 TINY = dict(width=8, enc_dim=16, dim=32, heads=4, beta_dim=16, topk=16, blocks=2, norm="gn")
 

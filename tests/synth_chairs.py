@@ -5,9 +5,11 @@ centre at the origin, diagonal 1). Reference views: grayscale Lambert shading of
 ``ref_views`` regular azimuths at elevation 20 degrees, distance 2, fx = 355 * R / 256, with depth
 and cameras. Queries: colored parts on white, a camera at radius 2.5, azimuth a multiple of pi/10,
 elevation in [pi/9, 2 pi/9]; half are anomalous: a part moved ("position") or removed ("missing"),
-with mask_new / mask_old / bbox. Used by the trainer's tests and for smoke runs:
+with mask_new / mask_old / bbox. A test fixture (the pipeline's own chairs come from
+``datagen.shapes.procedural`` and Blender): the trainer's tests and benchmarks/pack_throughput.py
+use it where a dataset in seconds matters more than realism:
 
-    python -m trainer.synthetic /tmp/synth --shapes 12 --resolution 64
+    python tests/synth_chairs.py /tmp/synth --shapes 12 --resolution 64
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ def make_synthetic(
     """
     R = int(resolution)
     fx = 355.0 * R / 256
-    config = {"generator": "trainer.synthetic", "shapes": shapes, "queries_per_shape": queries_per_shape,
+    config = {"generator": "tests/synth_chairs.py", "shapes": shapes, "queries_per_shape": queries_per_shape,
               "resolution": R, "ref_views": ref_views, "splits": list(splits)}
     w = DatasetWriter(root, config=config, seed=0, allow_config_change=True)
     n_train = int(round(splits[0] * shapes))
