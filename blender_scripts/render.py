@@ -29,6 +29,15 @@ from datagen.spec import RenderRuntime, RenderSettings, SceneSpec, view_name
 from blender_scripts import cameras, exr, passes, phases, scene as scene_mod
 
 
+#: ``light_tree="auto"`` turns Cycles' light tree on from this many light objects (benchmarks/RESULTS.md:
+#: with one sun and the world it costs about 10 % of the path-tracing time for the same image quality).
+LIGHT_TREE_MIN_LIGHTS = 4
+
+
+#: RenderSettings.denoise_guides -> the Cycles passes OIDN is given besides the noisy image.
+DENOISE_GUIDES = {"none": "RGB", "albedo": "RGB_ALBEDO", "albedo_normal": "RGB_ALBEDO_NORMAL"}
+
+
 def _setup_device(scene, device: str) -> str:
     """Select the Cycles device; falls back to CPU with a warning. Returns the device used."""
     scene.cycles.device = "CPU"
@@ -82,7 +91,7 @@ def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRunt
         if c.use_denoising:
             c.denoiser = "OPENIMAGEDENOISE"
             c.denoising_prefilter = "FAST" if settings.denoise == "oidn_fast" else "ACCURATE"
-            c.denoising_input_passes = "RGB_ALBEDO_NORMAL"
+            c.denoising_input_passes = DENOISE_GUIDES[settings.denoise_guides]
             c.denoising_quality = settings.denoise_quality.upper()
             c.denoising_use_gpu = runtime.device != "cpu"
         mb = int(settings.max_bounces)
@@ -92,6 +101,8 @@ def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRunt
         c.sample_clamp_indirect = float(settings.clamp_indirect)
         c.caustics_reflective = c.caustics_refractive = bool(settings.caustics)
         vl.use_pass_object_index = "index" in settings.passes
+        n_lights = sum(1 for o in scene.objects if o.type == "LIGHT")
+        c.use_light_tree = settings.light_tree == "on" or (settings.light_tree == "auto" and n_lights >= LIGHT_TREE_MIN_LIGHTS)
     else:
         r.engine = "BLENDER_WORKBENCH"
         sh = scene.display.shading

@@ -305,13 +305,14 @@ def with_overrides(config, **overrides):
     return dataclasses.replace(config, **over)
 
 
-#: The paper's settings. Cycles adaptive sampling (4..128 spp, noise threshold 0.013) + OIDN
-#: (albedo + normal, prefilter FAST): within 1 dB of 128 fixed spp at about 4x its speed
-#: (benchmarks/RESULTS.md). Types: the Looking 3D paper's five.
+#: The paper's settings. Cycles adaptive sampling (4..128 spp, noise threshold 0.011) + OIDN
+#: (albedo guide, prefilter FAST), no light tree (one sun): within 1 dB of 128 fixed spp, about
+#: 3x its speed with the material library and 4x on flat materials (benchmarks/RESULTS.md).
+#: Types: the Looking 3D paper's five.
 BROKENCHAIRS = GenConfig(
     preset="brokenchairs",
     types=("position", "rotation", "broken", "swapped", "missing"),
-    render=RenderSettings(samples=128, denoise="oidn_fast", adaptive_threshold=0.013, adaptive_min_samples=4),
+    render=RenderSettings(samples=128, denoise="oidn_fast", adaptive_threshold=0.011, adaptive_min_samples=4),
 )
 #: Minutes on 2 cores: 96 px, 8 spp, 6 reference views, every anomaly type.
 DEMO = GenConfig(

@@ -213,6 +213,8 @@ class Lighting:
 ENGINES = ("cycles", "workbench")
 DENOISERS = ("none", "oidn_fast", "oidn")
 DENOISE_QUALITIES = ("high", "balanced", "fast")
+LIGHT_TREES = ("auto", "on", "off")
+DENOISE_GUIDES = ("none", "albedo", "albedo_normal")
 DEVICES = ("cpu", "cuda", "optix")
 PASSES = ("rgb", "depth", "index")
 BACKGROUNDS = ("white", "transparent", "world")
@@ -263,6 +265,12 @@ class RenderSettings:
     maximum and ``adaptive_min_samples`` the minimum, 0 = Cycles' automatic; a minimum above
     ``samples`` is lowered to it, so ``replace(samples=1)`` stays valid). Both are deterministic
     for a given seed (no time limit). blue_noise : blue-noise sampling pattern instead of tabulated Sobol.
+    light_tree : Cycles' light tree: on | off | auto (on from 4 light objects,
+    ``blender_scripts.render.LIGHT_TREE_MIN_LIGHTS``; our scenes have one sun and the world, where
+    the tree costs about 10 % of path tracing and gains nothing). denoise_guides : the passes OIDN
+    gets besides the noisy image: none | albedo | albedo_normal (Blender's default). With the FAST
+    prefilter (``oidn_fast``, which takes the guides as noise-free) the normal pass of an adaptively
+    sampled image costs 0.2-1.3 dB against albedo alone at the same time (benchmarks/RESULTS.md).
     Every field is validated here, once: a run's config holds one RenderSettings."""
 
     engine: str = "cycles"
@@ -281,6 +289,8 @@ class RenderSettings:
     adaptive_threshold: float = 0.0
     adaptive_min_samples: int = 0
     blue_noise: bool = False
+    light_tree: str = "auto"
+    denoise_guides: str = "albedo"
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -292,6 +302,10 @@ class RenderSettings:
         _int_in("samples", self.samples, 1, 65536)
         if self.denoise_quality not in DENOISE_QUALITIES:
             raise ValueError(f"denoise_quality must be one of {DENOISE_QUALITIES}, got {self.denoise_quality!r}")
+        if self.denoise_guides not in DENOISE_GUIDES:
+            raise ValueError(f"denoise_guides must be one of {DENOISE_GUIDES}, got {self.denoise_guides!r}")
+        if self.light_tree not in LIGHT_TREES:
+            raise ValueError(f"light_tree must be one of {LIGHT_TREES}, got {self.light_tree!r}")
         _int_in("max_bounces", self.max_bounces, 0, 1024)
         _num_in("clamp_indirect", self.clamp_indirect, 0.0, 1e6)
         _num_in("adaptive_threshold", self.adaptive_threshold, 0.0, 1.0)

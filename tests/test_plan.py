@@ -19,7 +19,7 @@ def test_brokenchairs_preset_is_the_paper():
     assert math.isclose(math.radians(c.elevation_deg[1]), 2 * math.pi / 9)
     assert c.ref_views == 20 and c.ref_elevation_deg == 20 and c.ref_radius == 2.0 and c.ref_engine == "workbench"
     r = c.render
-    assert r.samples == 128 and r.denoise == "oidn_fast" and r.adaptive_threshold == 0.013 and r.adaptive_min_samples == 4
+    assert r.samples == 128 and r.denoise == "oidn_fast" and r.adaptive_threshold == 0.011 and r.light_tree == "auto" and r.adaptive_min_samples == 4
     assert preset("brokenchairs", samples=2).render.adaptive_min_samples == 2
     assert c.splits == (0.78, 0.07, 0.15)
     assert c.types == ("position", "rotation", "broken", "swapped", "missing")  # the paper's five

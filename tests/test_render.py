@@ -7,7 +7,10 @@ every spec of this module (64x64, few samples). The pure-numpy helpers of
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -295,9 +298,40 @@ def test_render_settings_validate_new_fields():
     s = RenderSettings(samples=128, adaptive_threshold=0.013, adaptive_min_samples=4, max_bounces=4)
     back = SceneSpec.from_json(SceneSpec([], _cameras()[:1], settings=s).to_json()).settings
     assert back == s
+    s2 = RenderSettings(light_tree="on", denoise_guides="albedo_normal")
+    assert SceneSpec.from_json(SceneSpec([], _cameras()[:1], settings=s2).to_json()).settings == s2
     for bad in ({"denoise_quality": "ultra"}, {"max_bounces": -1}, {"clamp_indirect": -1.0},
-                {"adaptive_threshold": 2.0}, {"samples": 0}, {"seed": -1}):
+                {"adaptive_threshold": 2.0}, {"samples": 0}, {"seed": -1}, {"light_tree": "maybe"},
+                {"denoise_guides": "depth"}):
         with pytest.raises(ValueError):
             RenderSettings(**bad)
     # a minimum above the maximum is lowered to it (one clamp, here), so replace(samples=1) stays valid
     assert RenderSettings(samples=8, adaptive_min_samples=16).adaptive_min_samples == 8
+
+
+@pytest.mark.blender
+def test_light_tree_and_denoise_guides_reach_cycles():
+    """auto: no light tree with one sun, on from LIGHT_TREE_MIN_LIGHTS lights; guides map to Cycles passes."""
+    code = """
+import bpy, json
+from datagen.spec import RenderSettings
+from blender_scripts import render, scene
+scene.reset()
+sc = bpy.context.scene
+sc.collection.objects.link(bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN")))
+out = {}
+for lt, guides in (("auto", "albedo"), ("on", "none"), ("off", "albedo_normal")):
+    render.configure(sc, RenderSettings(light_tree=lt, denoise_guides=guides), 1)
+    out[lt] = [sc.cycles.use_light_tree, sc.cycles.denoising_input_passes]
+for k in range(render.LIGHT_TREE_MIN_LIGHTS):
+    sc.collection.objects.link(bpy.data.objects.new(f"l{k}", bpy.data.lights.new(f"l{k}", "POINT")))
+render.configure(sc, RenderSettings(), 1)
+out["many"] = sc.cycles.use_light_tree
+print("RESULT" + json.dumps(out))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    line = next((l for l in r.stdout.splitlines() if l.startswith("RESULT")), None)
+    assert line, r.stderr[-2000:]
+    got = json.loads(line[6:])
+    assert got["auto"] == [False, "RGB_ALBEDO"] and got["on"] == [True, "RGB"]
+    assert got["off"] == [False, "RGB_ALBEDO_NORMAL"] and got["many"] is True
