@@ -4,9 +4,18 @@ total = BCE + w_qv * L_qv + w_vv * L_vv (+ w_l1 * L1 + w_giou * GIoU on anomalou
 - L_qv: InfoNCE over M / tau for every query token, the positive being argmax_j M (pseudo correspondence).
 - L_vv: InfoNCE between patches of reference view v and all patches of view (v+1) % V with the
   ground-truth correspondence from depth and cameras as positive (pairs without one are skipped).
+
+``vlfa_norm`` (default on) divides each InfoNCE term by its value at chance, ln(number of
+candidates) (ln(V * 49) for L_qv, ln(49) for L_vv at 7x7 patches), so both start near 1 whatever
+the number of views and patches, on BCE's scale (ln 2 at chance). Raw, as in the paper's code
+(``vlfa_norm=False``), L_qv starts at ln(V * 49) ~ 5 with 3 views and its gradient through the
+shared encoders outweighs BCE's: a small CMT then fits the VLFA terms and leaves BCE at ln 2
+(tests/test_trainer_fit.py fits with the default weights 0.5 only with the normalisation).
 """
 
 from __future__ import annotations
+
+import math
 
 from dataclasses import dataclass
 
@@ -19,6 +28,7 @@ class LossConfig:
     """pos_weight : weight of the anomalous class in the BCE (n_normal / n_anomalous balances the classes)."""
 
     vlfa: bool = True
+    vlfa_norm: bool = True
     pos_weight: float = 1.0
     w_qv: float = 0.5
     w_vv: float = 0.5
@@ -72,6 +82,9 @@ def compute_loss(out: dict, batch: dict, cfg: LossConfig) -> tuple[torch.Tensor,
     if cfg.vlfa and out.get("M") is not None:
         lqv = qv_loss(out["M"], cfg.tau)
         lvv = vv_loss(out["beta_v"], batch["vv_target"], cfg.tau)
+        if cfg.vlfa_norm:
+            lqv = lqv / math.log(max(out["M"].shape[-1], 2))
+            lvv = lvv / math.log(max(out["beta_v"].shape[2], 2))
         total = total + cfg.w_qv * lqv + cfg.w_vv * lvv
         parts.update(qv=lqv.detach(), vv=lvv.detach())
     if out.get("box") is not None:

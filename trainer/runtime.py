@@ -42,6 +42,7 @@ class TrainConfig:
     augment: bool = True  # horizontal flip + random crop (224/256 of the side) resized back
     crop_fraction: float = 224 / 256
     vlfa: bool = True
+    vlfa_norm: bool = True  # each VLFA term / ln(its candidates): on BCE's scale (trainer/losses.py)
     w_qv: float = 0.5
     w_vv: float = 0.5
     tau: float = 0.1

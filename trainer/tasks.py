@@ -93,7 +93,7 @@ class Looking3DTask:
         labels = getattr(ds, "labels", None) if cfg.balance else None
         if labels is not None and 0 < int(np.sum(labels)) < len(labels):
             pos_weight = float((len(labels) - np.sum(labels)) / np.sum(labels))
-        return Looking3DLoss(model, LossConfig(vlfa=vlfa, w_qv=cfg.w_qv, w_vv=cfg.w_vv, tau=cfg.tau, pos_weight=pos_weight))
+        return Looking3DLoss(model, LossConfig(vlfa=vlfa, vlfa_norm=cfg.vlfa_norm, w_qv=cfg.w_qv, w_vv=cfg.w_vv, tau=cfg.tau, pos_weight=pos_weight))
 
     def find_unused(self, cfg, model) -> bool:
         return model.uses_views and not cfg.vlfa

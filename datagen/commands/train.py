@@ -97,8 +97,9 @@ def train():
 @click.option("--no-topk", is_flag=True, help="Ablation: dense cross-attention.")
 @click.option("--no-vlfa", is_flag=True, help="Ablation: no VLFA contrastive losses.")
 @click.option("--no-3dpe", is_flag=True, help="Ablation: no 3D positional encoding.")
+@click.option("--raw-vlfa", is_flag=True, help="VLFA terms as in the paper's code, not divided by ln(candidates).")
 @click.option("--topk", default=100, show_default=True)
-def cmt(no_topk, no_vlfa, no_3dpe, topk, **kw):
+def cmt(no_topk, no_vlfa, no_3dpe, raw_vlfa, topk, **kw):
     """CMT: the query attends to reference views (3DPE, top-k cross-attention, VLFA)."""
     from trainer.fit import train as run
 
@@ -107,6 +108,7 @@ def cmt(no_topk, no_vlfa, no_3dpe, topk, **kw):
         extra["pe3d"] = False
     cfg = _config("cmt", kw, extra)
     cfg.vlfa = not no_vlfa
+    cfg.vlfa_norm = not raw_vlfa
     _report(run(cfg))
 
 
