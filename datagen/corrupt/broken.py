@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.corrupt.base import CorruptionType, check_interval, check_range, final_refusal, require
+from datagen.corrupt.cutting import removed_volume, subtract, watertight
 from datagen.corrupt.geometry import axis_angle_matrix, diagonal, eligible_by_area, random_unit_vector, sample_surface
-from datagen.corrupt.repair import from_manifold, make_watertight
+from datagen.corrupt.repair import from_manifold
 from datagen.errors import Refused
 from datagen.shapes.model import Shape
 
@@ -95,18 +96,10 @@ def make_cutter(sampled: dict, size: float):
     return c.transform(m)
 
 
-def _watertight(shape: Shape, part: str, params_or_method, hull_max_fraction: float = 0.1):
-    p = shape.part(part)
-    if isinstance(params_or_method, str):  # replay: the recorded method only
-        return make_watertight(p.vertices, p.faces, name=part, method=params_or_method, hull_max_fraction=np.inf)
-    frac = diagonal(p.bounds) / max(diagonal(shape.bounds), 1e-12)
-    return make_watertight(p.vertices, p.faces, name=part, part_fraction=frac, hull_max_fraction=hull_max_fraction)
-
-
 def sample(shape: Shape, part: str, rng: np.random.Generator, params: Params, donors=None) -> dict:
     p = shape.part(part)
     try:
-        solid, method = _watertight(shape, part, None, params.hull_max_fraction)
+        solid, method = watertight(shape, part, None, params.hull_max_fraction)
     except Refused as e:
         raise final_refusal(f"broken: {e}") from None
     v0 = solid.volume()
@@ -160,22 +153,11 @@ def sample(shape: Shape, part: str, rng: np.random.Generator, params: Params, do
 
 
 def apply(shape: Shape, part: str, sampled: dict, donors=None) -> Shape:
-    p = shape.part(part)
-    solid, _ = _watertight(shape, part, sampled["repair"])
-    left = solid - make_cutter(sampled, float(sampled["size"]))
-    if left.is_empty():
-        raise Refused(f"broken: part {part}: the cutter removed the whole part")
-    mesh = from_manifold(left)
-    return shape.replace_part(part, p.with_geometry(mesh.vertices, mesh.faces))
+    return subtract(shape, part, sampled, make_cutter(sampled, float(sampled["size"])), "broken")
 
 
 def measure(before, after, record, thresholds: Thresholds, diag: float) -> dict:
-    mesh = after.mesh()
-    if not mesh.is_watertight:
-        raise Refused(f"broken: part {record.part} is not watertight after the cut")
-    v0 = float(record.params["volume_before"])
-    v1 = float(mesh.volume)
-    m = {"volume_after": v1, "removed_fraction": (v0 - v1) / v0 if v0 > 0 else 0.0}
+    m = removed_volume(after, record, "broken")
     require(m["removed_fraction"], thresholds.min_removed_fraction, "broken.min_removed_fraction",
             "broken: removed volume fraction")
     return m

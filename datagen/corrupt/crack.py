@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.corrupt.base import CorruptionType, check_interval, check_range, final_refusal, require
-from datagen.corrupt.cutting import watertight
+from datagen.corrupt.cutting import removed_volume, subtract, watertight
 from datagen.corrupt.geometry import diagonal, eligible_by_area, perpendicular, sample_surface, thickness_along
 from datagen.corrupt.repair import from_manifold
 from datagen.errors import Refused
@@ -124,23 +124,13 @@ def sample(shape: Shape, part: str, rng: np.random.Generator, params: Params, do
 
 
 def apply(shape: Shape, part: str, sampled: dict, donors=None) -> Shape:
-    p = shape.part(part)
-    solid, _ = watertight(shape, part, sampled["repair"])
-    left = solid - wedge(sampled)
-    if left.is_empty():
-        raise Refused(f"crack: part {part}: the crack removed the whole part")
-    mesh = from_manifold(left)
-    return shape.replace_part(part, p.with_geometry(mesh.vertices, mesh.faces))
+    return subtract(shape, part, sampled, wedge(sampled), "crack")
 
 
 def measure(before, after, record, thresholds: Thresholds, diag: float) -> dict:
-    mesh = after.mesh()
-    if not mesh.is_watertight:
-        raise Refused(f"crack: part {record.part} is not watertight after the cut")
-    v0, a0 = float(record.params["volume_before"]), float(record.params["area_before"])
-    v1, a1 = float(mesh.volume), float(mesh.area)
-    m = {"volume_after": v1, "removed_fraction": (v0 - v1) / v0 if v0 > 0 else 0.0,
-         "area_after": a1, "area_gain": (a1 - a0) / a0 if a0 > 0 else 0.0}
+    m = removed_volume(after, record, "crack")
+    a0, a1 = float(record.params["area_before"]), float(after.mesh().area)
+    m.update(area_after=a1, area_gain=(a1 - a0) / a0 if a0 > 0 else 0.0)
     require(m["removed_fraction"], thresholds.min_removed_fraction, "crack.min_removed_fraction",
             "crack: removed volume fraction")
     if m["removed_fraction"] > thresholds.max_removed_fraction:

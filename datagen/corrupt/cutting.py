@@ -1,6 +1,9 @@
-"""What the cutting corruptions (crack, fracture) share: the part as a closed solid and a rough cutter.
+"""What the cutting corruptions (broken, crack, fracture) share: the part as a closed solid, the
+boolean cut, the volume check and a rough cutter.
 
 - ``watertight``: the part as a ``manifold3d.Manifold`` for booleans (``repair.make_watertight``).
+- ``subtract``: the part minus a cutter solid (``apply`` of each cutting type).
+- ``removed_volume``: watertight after the cut, and the share of the volume it lost (``measure``).
 - ``rough_heights`` / ``rough_cutter``: a block whose floor is a sum of sine waves.
 
 Units: metres; local frames are stated per function.
@@ -11,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from datagen.corrupt.geometry import diagonal
-from datagen.corrupt.repair import make_watertight
+from datagen.corrupt.repair import from_manifold, make_watertight
+from datagen.errors import Refused
 from datagen.shapes.model import Shape
 
 
@@ -25,6 +29,28 @@ def watertight(shape: Shape, part: str, method: str | None = None, hull_max_frac
         return make_watertight(p.vertices, p.faces, name=part, method=method, hull_max_fraction=np.inf)
     frac = diagonal(p.bounds) / max(diagonal(shape.bounds), 1e-12)
     return make_watertight(p.vertices, p.faces, name=part, part_fraction=frac, hull_max_fraction=hull_max_fraction)
+
+
+def subtract(shape: Shape, part: str, sampled: dict, cutter, name: str) -> Shape:
+    """``shape`` with ``part`` replaced by its watertight solid (the repair recorded in
+    ``sampled["repair"]``) minus ``cutter`` (a ``manifold3d.Manifold``); refused if nothing is left."""
+    p = shape.part(part)
+    solid, _ = watertight(shape, part, sampled["repair"])
+    left = solid - cutter
+    if left.is_empty():
+        raise Refused(f"{name}: part {part}: the cut removed the whole part")
+    mesh = from_manifold(left)
+    return shape.replace_part(part, p.with_geometry(mesh.vertices, mesh.faces))
+
+
+def removed_volume(after, record, name: str) -> dict:
+    """``{"volume_after", "removed_fraction"}`` of the cut part ``after`` against the recorded
+    ``volume_before``; refused if the part is not watertight after the cut."""
+    mesh = after.mesh()
+    if not mesh.is_watertight:
+        raise Refused(f"{name}: part {record.part} is not watertight after the cut")
+    v0, v1 = float(record.params["volume_before"]), float(mesh.volume)
+    return {"volume_after": v1, "removed_fraction": (v0 - v1) / v0 if v0 > 0 else 0.0}
 
 
 def rough_heights(x: np.ndarray, y: np.ndarray, amplitude: float, modes, scale: float) -> np.ndarray:

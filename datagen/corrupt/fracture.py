@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.corrupt.base import CorruptionType, check_interval, check_range, final_refusal, require
-from datagen.corrupt.cutting import rough_cutter, watertight
+from datagen.corrupt.cutting import removed_volume, rough_cutter, subtract, watertight
 from datagen.corrupt.geometry import eligible_by_area, perpendicular, random_unit_vector
 from datagen.corrupt.repair import from_manifold
 from datagen.errors import Refused
@@ -166,22 +166,11 @@ def sample(shape: Shape, part: str, rng: np.random.Generator, params: Params, do
 
 
 def apply(shape: Shape, part: str, sampled: dict, donors=None) -> Shape:
-    p = shape.part(part)
-    solid, _ = watertight(shape, part, sampled["repair"])
-    left = solid - cutter(sampled, float(sampled["offset"]))
-    if left.is_empty():
-        raise Refused(f"fracture: part {part}: the cut removed the whole part")
-    mesh = from_manifold(left)
-    return shape.replace_part(part, p.with_geometry(mesh.vertices, mesh.faces))
+    return subtract(shape, part, sampled, cutter(sampled, float(sampled["offset"])), "fracture")
 
 
 def measure(before, after, record, thresholds: Thresholds, diag: float) -> dict:
-    mesh = after.mesh()
-    if not mesh.is_watertight:
-        raise Refused(f"fracture: part {record.part} is not watertight after the cut")
-    v0 = float(record.params["volume_before"])
-    v1 = float(mesh.volume)
-    m = {"volume_after": v1, "removed_fraction": (v0 - v1) / v0 if v0 > 0 else 0.0}
+    m = removed_volume(after, record, "fracture")
     require(m["removed_fraction"], thresholds.min_removed_fraction, "fracture.min_removed_fraction",
             "fracture: removed volume fraction")
     return m
