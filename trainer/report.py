@@ -17,12 +17,17 @@ def _pct(x) -> str:
     return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{100 * x:.1f}"
 
 
+def _header(title: str, report: dict) -> list[str]:
+    """A report's title and its budget / device / start / duration line (markdown lines)."""
+    cfg = report["config"]
+    return [f"# {title}", "", f"Budget {cfg['budget_minutes']:.0f} min on `{cfg['device']}`; started "
+            f"{report.get('started')}; took {report.get('seconds', 0) / 60:.1f} min.", ""]
+
+
 def report_markdown(report: dict) -> str:
     """The report as markdown: dataset, one row per run, per-type accuracy, the learning curve, a verdict."""
     cfg, ds = report["config"], report.get("dataset", {})
-    lines = [f"# Validation report ({cfg['difficulty']} difficulty)", "",
-             f"Budget {cfg['budget_minutes']:.0f} min on `{cfg['device']}`; started {report.get('started')}; "
-             f"took {report.get('seconds', 0) / 60:.1f} min.", ""]
+    lines = _header(f"Validation report ({cfg['difficulty']} difficulty)", report)
     if "queries" in ds:
         lines += [f"Dataset `{ds.get('path')}`: {ds['queries']} queries from {ds['shapes_rendered']} of "
                   f"{ds['shapes_planned']} planned shapes at {cfg['resolution']} px, rendered in {ds['seconds'] / 60:.1f} min "
@@ -131,9 +136,7 @@ def scenes_markdown(report: dict) -> str:
     """The Odd-One-Out validation report: dataset, then per run the object-level scores per test split,
     with predicted instances (the paper's protocol) and with ground-truth instances."""
     cfg, ds = report["config"], report.get("dataset", {})
-    lines = [f"# Odd-One-Out validation report ({cfg['preset']})", "",
-             f"Budget {cfg['budget_minutes']:.0f} min on `{cfg['device']}`; started {report.get('started')}; "
-             f"took {report.get('seconds', 0) / 60:.1f} min.", ""]
+    lines = _header(f"Odd-One-Out validation report ({cfg['preset']})", report)
     if "scenes" in ds:
         lines += [f"Dataset `{ds['path']}`: {ds['scenes']} scenes ({ds['scenes_tried']} planned scenes tried; dropped or "
                   f"refused ones are not written) at {cfg['resolution']} px, {cfg['views']} views, rendered in "
