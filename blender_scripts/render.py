@@ -34,8 +34,9 @@ from blender_scripts import cameras, exr, passes, phases, scene as scene_mod
 LIGHT_TREE_MIN_LIGHTS = 4
 
 
-#: RenderSettings.denoise_guides -> the Cycles passes OIDN is given besides the noisy image.
-DENOISE_GUIDES = {"none": "RGB", "albedo": "RGB_ALBEDO", "albedo_normal": "RGB_ALBEDO_NORMAL"}
+#: RenderSettings.denoise_guides (the words of ``datagen.spec.DENOISE_GUIDES``) -> the Cycles passes
+#: OIDN is given besides the noisy image.
+OIDN_INPUT_PASSES = {"none": "RGB", "albedo": "RGB_ALBEDO", "albedo_normal": "RGB_ALBEDO_NORMAL"}
 
 
 def _setup_device(scene, device: str) -> str:
@@ -91,7 +92,7 @@ def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRunt
         if c.use_denoising:
             c.denoiser = "OPENIMAGEDENOISE"
             c.denoising_prefilter = "FAST" if settings.denoise == "oidn_fast" else "ACCURATE"
-            c.denoising_input_passes = DENOISE_GUIDES[settings.denoise_guides]
+            c.denoising_input_passes = OIDN_INPUT_PASSES[settings.denoise_guides]
             c.denoising_quality = settings.denoise_quality.upper()
             c.denoising_use_gpu = runtime.device != "cpu"
         mb = int(settings.max_bounces)
@@ -102,7 +103,8 @@ def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRunt
         c.caustics_reflective = c.caustics_refractive = bool(settings.caustics)
         vl.use_pass_object_index = "index" in settings.passes
         n_lights = sum(1 for o in scene.objects if o.type == "LIGHT")
-        c.use_light_tree = settings.light_tree == "on" or (settings.light_tree == "auto" and n_lights >= LIGHT_TREE_MIN_LIGHTS)
+        c.use_light_tree = settings.light_tree == "on" or (
+            settings.light_tree == "auto" and n_lights >= LIGHT_TREE_MIN_LIGHTS)
     else:
         r.engine = "BLENDER_WORKBENCH"
         sh = scene.display.shading
