@@ -4,7 +4,7 @@ library material (``<substance>_000``, ``_001``, ...), each on a sphere (Cycles,
     python benchmarks/materials_sheet.py --out /tmp/materials.png --cols 4 --size 96 --samples 16
     python benchmarks/materials_sheet.py --textures /data/ambientcg   # + one row of texture folders
 
-Blender runs in a subprocess (``blender_scripts.materials.render_spheres``); this process only
+Blender runs in a subprocess (``blender_scripts.material_preview.render_spheres``); this process only
 plans, then pastes the tiles with Pillow and prints the render time per tile.
 """
 
@@ -32,7 +32,7 @@ from materials.variation import sample_variation  # noqa: E402
 _CHILD = """
 import json, sys
 from datagen.spec import Material
-from blender_scripts.materials import render_spheres
+from blender_scripts.material_preview import render_spheres
 job = json.load(open(sys.argv[1]))
 items = [(Material(**m), n) for m, n in job["items"]]
 render_spheres(items, job["out_dir"], job["size"], job["samples"], job.get("denoise", True))

@@ -22,6 +22,7 @@ import numpy as np
 
 from datagen.errors import InputError
 from datagen.spec import Lighting, RenderSettings, SceneSpec
+from materials import lod
 
 from blender_scripts import cameras, meshes
 
@@ -68,8 +69,10 @@ def _fallback_material() -> "bpy.types.Material":
     return mat if mat is not None else _principled("__flat_gray__", GRAY)
 
 
-def _material_for(obj_spec, stats: dict) -> tuple["bpy.types.Material", bool]:
-    """(material, needs UVs). Uses ``blender_scripts.materials`` when it exists."""
+def _material_for(obj_spec, stats: dict, pixel_m: float | None = None,
+                  bump_lod_px: float = 0.0) -> tuple["bpy.types.Material", bool]:
+    """(material, needs UVs). Uses ``blender_scripts.materials`` when it exists; ``pixel_m`` and
+    ``bump_lod_px``: the material level of detail (``materials.lod``)."""
     m = obj_spec.material
     if m is None or m.kind == "flat":
         return _fallback_material(), False
@@ -80,9 +83,22 @@ def _material_for(obj_spec, stats: dict) -> tuple["bpy.types.Material", bool]:
             print(f"warning: blender_scripts.materials unavailable ({e}); using flat gray", file=sys.stderr)
             stats["warned_materials"] = True
         return _fallback_material(), False
-    mat = bmat.build_material(m)
+    mat = bmat.build_material(m, pixel_m, bump_lod_px)
+    stats["bumps_dropped"] = stats.get("bumps_dropped", 0) + int(bool(mat.get("bump_dropped")))
     needs = bool(bmat.needs_uv(m)) if hasattr(bmat, "needs_uv") else False
     return mat, needs
+
+
+def _pixel_size(me, pose, cams) -> float | None:
+    """Metres per pixel on the mesh's bounding box where a camera sees it largest (None: no vertex)."""
+    n = len(me.vertices)
+    if n == 0 or not cams:
+        return None
+    co = np.empty(n * 3, dtype=np.float32)
+    me.vertices.foreach_get("co", co)
+    corners = lod.bbox_corners(co.reshape(-1, 3))
+    world = corners @ np.asarray(pose, dtype=np.float64)[:3, :3].T + np.asarray(pose, dtype=np.float64)[:3, 3]
+    return lod.pixel_size(cams, world)
 
 
 def smart_uv(obj: "bpy.types.Object", angle_limit: float = math.radians(66.0), margin: float = 0.02) -> None:
@@ -195,7 +211,7 @@ def build(spec: SceneSpec, spec_dir=None) -> BuiltScene:
         obj.matrix_world = mathutils.Matrix(o.pose.tolist())
         scene.collection.objects.link(obj)
         t = time.perf_counter()
-        mat, needs_uv = _material_for(o, stats)
+        mat, needs_uv = _material_for(o, stats, _pixel_size(me, o.pose, spec.cameras), spec.settings.bump_lod_px)
         me.materials.append(mat)
         stats["material_s"] += time.perf_counter() - t
         if needs_uv:

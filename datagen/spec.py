@@ -271,6 +271,10 @@ class RenderSettings:
     gets besides the noisy image: none | albedo | albedo_normal (Blender's default). With the FAST
     prefilter (``oidn_fast``, which takes the guides as noise-free) the normal pass of an adaptively
     sampled image costs 0.2-1.3 dB against albedo alone at the same time (benchmarks/RESULTS.md).
+    bump_lod_px : material level of detail: a procedural preset drops its bump when the bump's
+    pattern is finer than this many pixels in the view nearest to the object and its strength is
+    weak (``materials.lod``); 0 keeps every bump. About 20 % of Cycles' time on a chair with
+    the material library at -0.03 dB (benchmarks/RESULTS.md).
     Every field is validated here, once: a run's config holds one RenderSettings."""
 
     engine: str = "cycles"
@@ -291,6 +295,7 @@ class RenderSettings:
     blue_noise: bool = False
     light_tree: str = "auto"
     denoise_guides: str = "albedo"
+    bump_lod_px: float = 3.0
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -312,6 +317,7 @@ class RenderSettings:
         _int_in("adaptive_min_samples", self.adaptive_min_samples, 0, 65536)
         _int_in("seed", self.seed, 0, 2**63 - 1)
         _num_in("ground_z", self.ground_z, -1e6, 1e6)
+        _num_in("bump_lod_px", self.bump_lod_px, 0.0, 1e4)
         object.__setattr__(self, "adaptive_min_samples", min(int(self.adaptive_min_samples), int(self.samples)))
         bad = set(self.passes) - set(PASSES)
         if bad:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from datagen.seeding import rng_for
 from datagen.spec import Material
+from materials.lod import WEAK_BUMP
 from materials.presets import SUBSTANCES, builtin_library
 from materials.textures import load_texture_material
 from materials.variation import sample_variation
@@ -24,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, sys
 from datagen.spec import Material
-from blender_scripts.materials import build_material, needs_uv, render_spheres
+from blender_scripts.materials import build_material, needs_uv
+from blender_scripts.material_preview import render_spheres
 job = json.load(open(sys.argv[1]))
 items = [(Material(**m), n) for m, n in job["items"]]
 info = {}
@@ -35,6 +37,9 @@ for m, n in items:  # graph checks: node kinds and what reaches the BSDF
     imgs = {x.image.name: x.image.colorspace_settings.name for x in nodes if x.bl_idname == "ShaderNodeTexImage"}
     info[n] = {"types": sorted({x.bl_idname for x in nodes}), "uv": needs_uv(m), "images": imgs,
                "linked": sorted(k for k in ("Base Color", "Roughness", "Normal", "Metallic") if bsdf.inputs[k].is_linked)}
+    for px, key in ((1.0, "lod_coarse"), (1e-6, "lod_fine")):  # 1 m pixels: every pattern is sub-pixel
+        lm = build_material(m, pixel_m=px, bump_lod_px=3.0)
+        info[n][key] = [any(x.bl_idname == "ShaderNodeBump" for x in lm.node_tree.nodes), bool(lm.get("bump_dropped"))]
 render_spheres(items, job["out_dir"], 64, 8, True)
 zoom = [(m, "zoom_" + n) for m, n in items]
 render_spheres(zoom, job["out_dir"], 64, 8, True, lens=200.0)
@@ -82,6 +87,12 @@ def test_render_every_substance(tmp_path):
         assert not info[n]["uv"]
         assert {"Base Color", "Roughness", "Normal"} <= set(info[n]["linked"]), n
         assert "ShaderNodeBump" in info[n]["types"]
+        # material LOD: a weak bump on a sub-pixel pattern is dropped, a strong one or a visible pattern kept
+        weak = m.params["bump"] < WEAK_BUMP
+        assert info[n]["lod_coarse"] == [not weak, weak], (n, m.params["bump"])
+        assert info[n]["lod_fine"] == [True, False], n
+    assert any(m.params["bump"] < WEAK_BUMP for m, _, _ in items[:10])
+    assert any(m.params["bump"] >= WEAK_BUMP for m, _, _ in items[:10])
     t = info["texture.png"]
     assert t["uv"] and {"ShaderNodeNormalMap", "ShaderNodeSeparateColor", "ShaderNodeBump"} <= set(t["types"])
     spaces = sorted(t["images"].values())
