@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from datagen.shapes.model import Shape
-from datagen.shapes.procedural.chairs import build_chair, generate_chair, sample_chair_params
+from datagen.shapes.procedural.chair_params import sample_chair_params
+from datagen.shapes.procedural.chairs import build_chair, generate_chair
 from datagen.shapes.procedural.mechanical import KINDS, build_mechanical, generate_mechanical, sample_mechanical_params
 from datagen.shapes.procedural.toys import NEW_CATEGORIES, build_toy, generate_toy, sample_toy_params
 
