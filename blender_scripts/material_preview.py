@@ -8,7 +8,7 @@ import os
 
 import bpy
 
-from blender_scripts.materials import _Graph, build_material
+from blender_scripts.materials import NodeGraph, build_material
 
 
 def render_spheres(items, out_dir, size: int = 96, samples: int = 16, denoise: bool = True,
@@ -40,7 +40,7 @@ def render_spheres(items, out_dir, size: int = 96, samples: int = 16, denoise: b
     if world.node_tree is None:
         world.use_nodes = True
     bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
-    wg = _Graph(world.node_tree)  # a studio-like environment: dark floor, bright horizon, blue-gray sky,
+    wg = NodeGraph(world.node_tree)  # a studio-like environment: dark floor, bright horizon, blue-gray sky,
     direc = wg.node("ShaderNodeTexCoord").outputs["Generated"]  # so metals have something to reflect
     zc = wg.node("ShaderNodeSeparateXYZ", {"Vector": direc}).outputs["Z"]
     band = wg.node("ShaderNodeTexWave", {"Vector": direc, "Scale": 0.6}, wave_type="BANDS", bands_direction="X")

@@ -44,7 +44,7 @@ def needs_uv(material: Material | None) -> bool:
     return material is not None and material.kind == "textures"
 
 
-class _Graph:
+class NodeGraph:
     """Small helper over a shader node tree: create nodes, set or link inputs."""
 
     def __init__(self, tree):
@@ -164,7 +164,7 @@ def _lerp_col(a, b, t):
     return [float(x + (y - x) * t) for x, y in zip(a, b)]
 
 
-def _wood(g: _Graph, obj, p: dict, var: dict) -> dict:
+def _wood(g: NodeGraph, obj, p: dict, var: dict) -> dict:
     light, dark, pore = p["palette"]
     axis = p.get("axis", "Z")
     ai = _AXES[axis]
@@ -202,7 +202,7 @@ def _wood(g: _Graph, obj, p: dict, var: dict) -> dict:
             "Coat Weight": p.get("coat", 0.0), "Coat Roughness": 0.08}
 
 
-def _fabric(g: _Graph, obj, p: dict, var: dict) -> dict:
+def _fabric(g: NodeGraph, obj, p: dict, var: dict) -> dict:
     warp, weft, heather = p["palette"]
     pattern = p["pattern"]
     s = p["scale"] * (0.6 if pattern == "canvas" else 1.0)
@@ -232,7 +232,7 @@ def _fabric(g: _Graph, obj, p: dict, var: dict) -> dict:
             "Sheen Weight": p.get("sheen", 0.5), "Sheen Roughness": 0.5}
 
 
-def _leather(g: _Graph, obj, p: dict, var: dict) -> dict:
+def _leather(g: NodeGraph, obj, p: dict, var: dict) -> dict:
     base, crease, worn = p["palette"]
     s = p["scale"]
     v = g.mapping(obj, loc=var["offset"]["cells"])
@@ -257,7 +257,7 @@ def _leather(g: _Graph, obj, p: dict, var: dict) -> dict:
             "Coat Weight": p.get("coat", 0.0), "Coat Roughness": 0.2}
 
 
-def _plastic(g: _Graph, obj, p: dict, var: dict) -> dict:
+def _plastic(g: NodeGraph, obj, p: dict, var: dict) -> dict:
     base, second = p["palette"]
     s = p["scale"]
     lo, hi = p["roughness"]
@@ -292,7 +292,7 @@ def _plastic(g: _Graph, obj, p: dict, var: dict) -> dict:
             "Coat Weight": p.get("coat", 0.0), "Coat Roughness": 0.05}
 
 
-def _metal(g: _Graph, obj, p: dict, var: dict) -> dict:
+def _metal(g: NodeGraph, obj, p: dict, var: dict) -> dict:
     f0, oxide = p["palette"]
     lo, hi = p["roughness"]
     s = p["scale"]
@@ -352,7 +352,7 @@ def _new_material(name: str):
     return mat
 
 
-def _finish(g: _Graph, mat, chans: dict):
+def _finish(g: NodeGraph, mat, chans: dict):
     bsdf = g.node("ShaderNodeBsdfPrincipled")
     outn = g.node("ShaderNodeOutputMaterial")
     g.tree.links.new(bsdf.outputs["BSDF"], outn.inputs["Surface"])
@@ -372,7 +372,7 @@ def _finish(g: _Graph, mat, chans: dict):
     return mat
 
 
-def _textures(g: _Graph, p: dict) -> dict:
+def _textures(g: NodeGraph, p: dict) -> dict:
     """Texture maps on the object's UVs. One Image Texture node per file (sRGB for color, Non-Color
     otherwise); a channel listed in ``p["packed"]`` (a packed ARM image: R = AO, G = roughness,
     B = metallic) reads that component through one Separate Color node per image. Without a
@@ -440,7 +440,7 @@ def build_material(material: Material | None, pixel_m: float | None = None,
     p = material.params or {}
     dropped = False
     mat = _new_material(material.name)
-    g = _Graph(mat.node_tree)
+    g = NodeGraph(mat.node_tree)
     if material.kind == "flat":
         chans = {"Base Color": list(p.get("color", (0.5, 0.5, 0.5))), "Roughness": float(p.get("roughness", 0.5))}
     elif material.kind == "textures":
