@@ -84,7 +84,10 @@ def generation_config(vc: ValidateConfig):
                 ref_views=6, normal_views=(14.0, 3.0, 20), anomaly_views=(3.0, 1.0, 6), samples=8,
                 types=("position", "rotation", "broken", "swapped", "missing", "scale"), splits=(0.7, 0.1, 0.2))
     if vc.difficulty == "easy":
+        # large anomalies, >= 600 px at 96 px: about 1 candidate view in 12 shows that much of a
+        # whole chair, so each anomaly job draws many candidates and each shape fewer normal views
         over.update(types=("position", "rotation", "missing"), min_visible_px=int(600 * (256 / 96) ** 2),
+                    normal_views=(5.0, 1.0, 7), anomaly_views=(14.0, 3.0, 20),
                     corruption={"position": {"min_rel": 0.4, "max_rel": 0.8, "min_shape_fraction": 0.1},
                                 "rotation": {"min_deg": 35.0, "max_deg": 70.0},
                                 "missing": {"min_area_fraction": 0.08}})
