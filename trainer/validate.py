@@ -41,7 +41,8 @@ class ValidateConfig:
     data : an existing dataset (no generation). difficulty : default | easy (positive control).
     resolution : px of queries and reference views. runs : names of ``RUNS``. curve : shares of the
     training queries for the learning curve (1.0 is the full run). device : auto | cpu | cuda.
-    width / views / batch_size / lr : model and training sizes (a GPU setting scales them up)."""
+    width / views / batch_size / lr : model and training sizes (a GPU setting scales them up).
+    max_epochs : a cap per run (default: each run trains until its share of the time is spent)."""
 
     out: str
     budget_minutes: float = 90.0
@@ -63,6 +64,7 @@ class ValidateConfig:
     batch_size: int = 32
     lr: float = 3e-4
     model_args: dict = field(default_factory=dict)
+    max_epochs: int = 1000
 
     def __post_init__(self):
         if self.difficulty not in ("default", "easy"):
@@ -74,6 +76,8 @@ class ValidateConfig:
             raise ValueError(f"unknown runs {bad}; choose from {', '.join(RUNS)}")
         if any(not 0 < c < 1 for c in self.curve):
             raise ValueError(f"curve={self.curve!r}: shares in (0, 1)")
+        if not (isinstance(self.max_epochs, int) and self.max_epochs >= 1):
+            raise ValueError(f"max_epochs={self.max_epochs!r}: expected an integer >= 1")
 
 
 def generation_config(vc: ValidateConfig):
@@ -142,7 +146,7 @@ def _train_one(vc: ValidateConfig, data: Path, name: str, share: float, minutes:
     margs = {"width": vc.width, "norm": "gn", **margs, **vc.model_args}
     if model == "query_only":
         margs = {k: v for k, v in margs.items() if k in ("width", "enc_dim", "norm", "box_head", "pretrained")}
-    cfg = TrainConfig(model=model, data=str(data), out=str(run), epochs=1000, views=vc.views if model == "cmt" else 0,
+    cfg = TrainConfig(model=model, data=str(data), out=str(run), epochs=vc.max_epochs, views=vc.views if model == "cmt" else 0,
                       eval_views=vc.eval_views if model == "cmt" else 0, batch_size=vc.batch_size,
                       resolution=vc.resolution, lr=vc.lr, optimizer="adamw", weight_decay=0.05, warmup_steps=50,
                       schedule="constant", amp="auto", seed=vc.seed, model_args=margs, val_split=None,
