@@ -307,7 +307,7 @@ def with_overrides(config, **overrides):
 
 #: The paper's settings. Cycles adaptive sampling (4..128 spp, noise threshold 0.011) + OIDN
 #: (albedo guide, prefilter FAST), no light tree (one sun), weak sub-pixel bumps dropped: within
-#: 1 dB of 128 fixed spp, 3.6x its speed with the material library (4.0x once the worker runs)
+#: 1 dB of 128 fixed spp, 3.7x its speed with the material library (4.1x once the worker runs)
 #: and 4.3x on flat materials (benchmarks/RESULTS.md).
 #: Types: the Looking 3D paper's five.
 BROKENCHAIRS = GenConfig(
