@@ -23,6 +23,10 @@ def test_generation_config_per_difficulty(tmp_path):
     assert easy.min_visible_px * (96 / 256) ** 2 == pytest.approx(600, abs=1)
     assert easy.anomaly_views[0] * len(easy.types) > 5 * easy.normal_views[0]
     assert default.anomaly_views[0] * len(default.types) >= default.normal_views[0]
+    medium = generation_config(ValidateConfig(out=str(tmp_path), difficulty="medium"))
+    assert medium.types == default.types and medium.corruption == default.corruption
+    assert medium.min_visible_px * (96 / 256) ** 2 == pytest.approx(150, abs=1)
+    assert default.min_visible_px * (96 / 256) ** 2 < 20  # the generator's default: 100 px at 256 px
     with pytest.raises(ValueError, match="difficulty"):
         ValidateConfig(out=str(tmp_path), difficulty="hard")
     with pytest.raises(ValueError, match="max_epochs"):

@@ -16,8 +16,9 @@ import click
               help="looking3d: query samples, query-only vs CMT; oddoneout: scenes, the Odd-One-Out model.")
 @click.option("--preset", type=click.Choice(["toysad", "partsad"]), default="toysad", show_default=True,
               help="The scenes preset (--kind oddoneout).")
-@click.option("--difficulty", type=click.Choice(["default", "easy"]), default="default", show_default=True,
-              help="easy = positive control: large missing / rotation / position anomalies only.")
+@click.option("--difficulty", type=click.Choice(["default", "medium", "easy"]), default="default", show_default=True,
+              help="medium = every type, >= 150 anomalous px at 96 px; easy = positive control: large missing / "
+                   "rotation / position anomalies only.")
 @click.option("--gpu", is_flag=True, help="The GPU setting: 128 px, wider models, more views, larger batches.")
 @click.option("--runs", default=None, help="Comma-separated runs (default: query_only,cmt,cmt_no3dpe,cmt_novlfa,cmt_dense).")
 @click.option("--curve", default="0.1,0.3", show_default=True, help="Shares of the training queries for the learning curve ('' = none).")
