@@ -3,7 +3,8 @@
 (a) ours: one worker process (bpy imported once), the scene built once per spec, all
     views of a shape rendered from it; Cycles adaptive sampling (noise threshold 0.011,
     4..128 spp) + OIDN (albedo guide, prefilter FAST), no light tree (one sun), weak sub-pixel
-    bumps dropped (``materials.lod``, ``bump_lod_px`` 3): the `brokenchairs` defaults (the ``--samples`` .. ``--denoise`` defaults are read from the preset).
+    bumps dropped (``materials.lod``, ``bump_lod_px`` 3): the `brokenchairs` defaults (the
+    ``--samples`` .. ``--denoise`` defaults are read from the preset).
 (b) naive: a new Python+Blender process per image, scene built per image, Cycles 128 spp
     with the default denoiser (OIDN, prefilter ACCURATE).
 Light paths (bounces, clamping, caustics) are Blender's defaults on all three sides; naive and

@@ -8,7 +8,8 @@ import os
 
 import bpy
 
-from blender_scripts.materials import NodeGraph, build_material
+from blender_scripts.materials import build_material
+from blender_scripts.node_graph import NodeGraph
 
 
 def render_spheres(items, out_dir, size: int = 96, samples: int = 16, denoise: bool = True,

@@ -96,8 +96,8 @@ def _pixel_size(me, pose, cams) -> float | None:
         return None
     co = np.empty(n * 3, dtype=np.float32)
     me.vertices.foreach_get("co", co)
-    corners = lod.bbox_corners(co.reshape(-1, 3))
-    world = corners @ np.asarray(pose, dtype=np.float64)[:3, :3].T + np.asarray(pose, dtype=np.float64)[:3, 3]
+    pose = np.asarray(pose, dtype=np.float64)
+    world = lod.bbox_corners(co.reshape(-1, 3)) @ pose[:3, :3].T + pose[:3, 3]
     return lod.pixel_size(cams, world)
 
 
@@ -211,7 +211,9 @@ def build(spec: SceneSpec, spec_dir=None) -> BuiltScene:
         obj.matrix_world = mathutils.Matrix(o.pose.tolist())
         scene.collection.objects.link(obj)
         t = time.perf_counter()
-        mat, needs_uv = _material_for(o, stats, _pixel_size(me, o.pose, spec.cameras), spec.settings.bump_lod_px)
+        lod_px = spec.settings.bump_lod_px if o.material is not None and o.material.kind == "preset" else 0.0
+        pixel_m = _pixel_size(me, o.pose, spec.cameras) if lod_px > 0 else None  # only presets have a LOD
+        mat, needs_uv = _material_for(o, stats, pixel_m, lod_px)
         me.materials.append(mat)
         stats["material_s"] += time.perf_counter() - t
         if needs_uv:

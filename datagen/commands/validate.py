@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import click
 
+from trainer.validate import DIFFICULTIES
+
 
 @click.command("validate")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder (dataset in OUT/ds, runs in OUT/runs).")
@@ -16,7 +18,7 @@ import click
               help="looking3d: query samples, query-only vs CMT; oddoneout: scenes, the Odd-One-Out model.")
 @click.option("--preset", type=click.Choice(["toysad", "partsad"]), default="toysad", show_default=True,
               help="The scenes preset (--kind oddoneout).")
-@click.option("--difficulty", type=click.Choice(["default", "medium", "easy"]), default="default", show_default=True,
+@click.option("--difficulty", type=click.Choice(DIFFICULTIES), default="default", show_default=True,
               help="medium = every type, >= 150 anomalous px at 96 px; easy = positive control: large missing / "
                    "rotation / position anomalies only.")
 @click.option("--gpu", is_flag=True, help="The GPU setting: 128 px, wider models, more views, larger batches.")
