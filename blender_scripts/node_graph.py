@@ -26,24 +26,22 @@ class NodeGraph:
         return nd
 
     @staticmethod
-    def inp(nd, key):
-        for s in nd.inputs:  # identifier first (Mix has several "A"), then enabled name
+    def _socket(nd, sockets, key, what):
+        for s in sockets:  # identifier first (Mix has several "A"), then enabled name
             if s.identifier == key:
                 return s
-        for s in nd.inputs:
+        for s in sockets:
             if s.name == key and s.enabled:
                 return s
-        raise KeyError(f"{nd.bl_idname} has no input {key!r}")
+        raise KeyError(f"{nd.bl_idname} has no {what} {key!r}")
+
+    @staticmethod
+    def inp(nd, key):
+        return NodeGraph._socket(nd, nd.inputs, key, "input")
 
     @staticmethod
     def out(nd, key):
-        for s in nd.outputs:
-            if s.identifier == key:
-                return s
-        for s in nd.outputs:
-            if s.name == key and s.enabled:
-                return s
-        raise KeyError(f"{nd.bl_idname} has no output {key!r}")
+        return NodeGraph._socket(nd, nd.outputs, key, "output")
 
     def set(self, sock, v):
         if isinstance(v, bpy.types.NodeSocket):
