@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -62,6 +63,20 @@ def _handle(req, jobs_done: int) -> dict:
     return {"ok": True, "views": views, "seconds": round(time.perf_counter() - t, 4), "rss_mb": rss_mb(), "jobs": jobs_done + 1}
 
 
+def _exit_now(code: int) -> None:
+    """Leave without Blender's teardown (0.1-0.15 s of freeing memory after a render): every
+    output is already written and renamed and every answer flushed. Removes Blender's session
+    temporary folder, the one thing that teardown would have cleaned up."""
+    import bpy
+
+    tmp = bpy.app.tempdir
+    if tmp and os.path.basename(os.path.normpath(tmp)).startswith("blender_"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main() -> int:
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     sys.stdout.flush()
@@ -89,7 +104,8 @@ def main() -> int:
         sys.stderr.flush()
         proto.write(json.dumps(reply) + "\n")
     proto.flush()
-    return 0
+    _exit_now(0)
+    return 0  # not reached
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -279,6 +280,23 @@ def test_ground_has_depth_but_index_zero(scene):
 
 
 @pytest.mark.slow
+def test_worker_exits_at_once_and_leaves_no_temp_folder(scene, tmp_path):
+    """After ``exit`` the worker skips Blender's teardown (os._exit) but still removes the session
+    temporary folder Blender made, and its exit status is 0."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    job = {"spec": str(scene["root"] / "cycles.json"), "out": str(tmp_path / "out")}
+    lines = "\n".join(json.dumps(r) for r in ({"cmd": "ping"}, job, {"cmd": "exit"})) + "\n"
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    p = subprocess.run([sys.executable, "-m", "blender_scripts.worker"], input=lines, capture_output=True,
+                       text=True, env=env, timeout=300)
+    replies = [json.loads(x) for x in p.stdout.splitlines()]
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert [r["ok"] for r in replies] == [True, True, True] and replies[-1]["bye"]
+    assert (tmp_path / "out" / "0002.png").is_file()
+    assert list(tmp.iterdir()) == []  # Blender's blender_XXXXXX session folder is gone
+
+
 @pytest.mark.blender
 def test_worker_memory_flat_over_50_jobs(scene):
     """Resetting between jobs must not leak: RSS after 50 jobs stays within 150 MB of job 5."""
