@@ -279,7 +279,7 @@ def test_ground_has_depth_but_index_zero(scene):
     assert (index == index_free).all()  # the floor does not change the objects' index
 
 
-@pytest.mark.slow
+@pytest.mark.blender
 def test_worker_exits_at_once_and_leaves_no_temp_folder(scene, tmp_path):
     """After ``exit`` the worker skips Blender's teardown (os._exit) but still removes the session
     temporary folder Blender made, and its exit status is 0."""
@@ -297,6 +297,7 @@ def test_worker_exits_at_once_and_leaves_no_temp_folder(scene, tmp_path):
     assert list(tmp.iterdir()) == []  # Blender's blender_XXXXXX session folder is gone
 
 
+@pytest.mark.slow
 @pytest.mark.blender
 def test_worker_memory_flat_over_50_jobs(scene):
     """Resetting between jobs must not leak: RSS after 50 jobs stays within 150 MB of job 5."""
