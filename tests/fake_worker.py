@@ -4,14 +4,18 @@ It "renders" a SceneSpec with a small numpy z-buffer rasterizer: exact planar de
 pass indices, a flat-shaded colour (pass index hue * Lambert term), white background,
 no ground. Test hooks in ``spec.meta``: ``fake_crash`` (os._exit(1)), ``fake_hang``
 (sleeps forever), ``fake_fail`` (answers ok: false); the same for the jobs whose ``meta["job"]``
-is listed (comma-separated) in ``FAKE_CRASH_JOBS`` / ``FAKE_HANG_JOBS`` / ``FAKE_FAIL_JOBS``. A file named by the environment
-variable ``FAKE_WORKER_LOG`` gets one line per request (pid + spec path).
+is listed (comma-separated) in ``FAKE_CRASH_JOBS`` / ``FAKE_HANG_JOBS`` / ``FAKE_FAIL_JOBS``.
+When a job listed in ``FAKE_KILL_PARENT_JOBS`` is rendered, the worker kills its parent (SIGKILL: a
+lost executor process, e.g. a Ray actor on a dead node) and then itself: every time, or only the
+first time when ``FAKE_KILL_PARENT_DIR`` names a folder for the files that say "already done once".
+A file named by the environment variable ``FAKE_WORKER_LOG`` gets one line per request (pid + spec path).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -72,6 +76,15 @@ def render(spec_path: str, out: str, spec_dir: str | None = None) -> list[dict]:
     for key, env in (("fake_crash", "FAKE_CRASH_JOBS"), ("fake_hang", "FAKE_HANG_JOBS"), ("fake_fail", "FAKE_FAIL_JOBS")):
         if job is not None and job in os.environ.get(env, "").split(","):
             meta[key] = True
+    if job is not None and job in os.environ.get("FAKE_KILL_PARENT_JOBS", "").split(","):
+        once = os.environ.get("FAKE_KILL_PARENT_DIR")
+        mark = None if once is None else Path(once) / (job.replace("/", "__") + ".killed")
+        if mark is None or not mark.exists():
+            if mark is not None:
+                mark.parent.mkdir(parents=True, exist_ok=True)
+                mark.touch()
+            os.kill(os.getppid(), signal.SIGKILL)
+            os._exit(1)
     if meta.get("fake_crash"):
         os._exit(1)
     if meta.get("fake_hang"):
