@@ -163,7 +163,10 @@ class OddOneOutTask:
         from trainer.oddoneout.task import evaluate
 
         res = evaluate(model, loader, device, amp, self.task_cfg(cfg, train=False))
-        return {"metrics": dict(res["metrics"], per_type=res["per_type"]), "records": res["records"]}
+        metrics = dict(res["metrics"], per_type=res["per_type"])
+        if "per_split" in res:
+            metrics["per_split"] = res["per_split"]
+        return {"metrics": metrics, "records": res["records"]}
 
 
 TASKS = {name: task for task in (Looking3DTask(), OddOneOutTask()) for name in task.names}

@@ -151,7 +151,8 @@ def oddoneout(views, gt_instances, pred_instances, teacher, task_arg, **kw):
 @click.command()
 @click.argument("run", type=click.Path(exists=True))
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--split", default="test", show_default=True)
+@click.option("--split", default="test", show_default=True,
+              help="Split to score; on scenes, test also takes seen-test and unseen-test (ToysAD), each scored on its own too.")
 @click.option("--views", type=click.IntRange(1), default=None,
               help="CMT: reference views (the first N regular ones; default 20). Odd-One-Out: input views (default: training's).")
 @click.option("--batch-size", default=8, show_default=True)
@@ -159,7 +160,9 @@ def oddoneout(views, gt_instances, pred_instances, teacher, task_arg, **kw):
 @click.option("--device", default="auto", show_default=True)
 @click.option("--amp", type=click.Choice(["bf16", "none"]), default="none", show_default=True)
 def evaluate(run, data, split, views, batch_size, workers, device, amp):
-    """Evaluate a run folder or checkpoint: AUROC, accuracy, per-type accuracy (box AP@0.5 with a box head)."""
+    """Evaluate a run folder or checkpoint: AUROC, accuracy, per-type accuracy (box AP@0.5 with a box head);
+    Odd-One-Out: object-level AUROC and accuracy, also with ground-truth instances, per split and per type.
+    Writes RUN/eval_<split>_v<views>.json and ..._predictions.csv; the same command gives the same output."""
     from trainer.evaluate import evaluate as ev
     from trainer.evaluate import format_table
 

@@ -63,3 +63,9 @@ SOURCE_LOOKING3D = "looking3d-release"  # meta / camera "source" of imported rel
 
 def view_stem(i: int) -> str:
     return f"{i:04d}"
+
+
+def split_members(split: str) -> tuple[str, ...]:
+    """The index split names that ``split`` selects: ``test`` is every test split (a scenes dataset with
+    unseen categories has ``seen-test`` and ``unseen-test`` instead of ``test``); any other name itself."""
+    return ("test",) + SCENE_SPLITS if split == "test" else (split,)

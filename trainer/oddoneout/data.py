@@ -12,7 +12,7 @@ held-out views that supervise the rendering):
   K : (2V, 3, 3) float32 pixels of the resized image    world_to_camera : (2V, 4, 4) float32 OpenCV
   boxes : (M, 7) float32 [cx, cy, cz, dx, dy, dz, yaw] world metres / radians (see instances.py)
   labels : (M,) int64 0/1; object_ids : (M,) int64 (the values in instances/); types : [str] * M
-  ("normal" or the anomaly type); id : str; view_ids : (2V,) int64
+  ("normal" or the anomaly type); id : str; split : str (the index row's); view_ids : (2V,) int64
 Views: training draws 2V distinct views with a ``numpy.random.Generator`` seeded by
 (seed, epoch, scene id); evaluation takes V inputs regularly spread over the cameras and the V
 views half-way between them (deterministic). Training augmentation (``augment``) moves the whole
@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from datagen.dataset.format import split_members
 from datagen.errors import InputError
 from datagen.io import read_json
 from datagen.seeding import rng_for
@@ -112,7 +113,7 @@ class SceneDataset(torch.utils.data.Dataset):
                  bounds: tuple[float, float] = (1.92, 0.32)):
         self.root = Path(root)
         self.split = split
-        self.ids, self.paths = self._scenes(split)
+        self.ids, self.paths, self.splits = self._scenes(split)
         self.num_views = int(num_views)
         hw = (resolution, resolution) if isinstance(resolution, int) else tuple(int(r) for r in resolution)
         if hw[0] % 32 or hw[1] % 32:
@@ -122,16 +123,19 @@ class SceneDataset(torch.utils.data.Dataset):
         self.yaw_deg, self.shift, self.scale, self.bounds = float(yaw_deg), float(shift), scale, tuple(bounds)
         self.epoch = 0
 
-    def _scenes(self, split: str) -> tuple[list[str], list[Path]]:
-        """The scenes whose index row carries ``split`` (splits.json lists shapes; a scene takes its shape's split)."""
+    def _scenes(self, split: str) -> tuple[list[str], list[Path], list[str]]:
+        """(ids, folders, split names) of the scenes whose index row carries ``split`` (splits.json lists
+        shapes; a scene takes its shape's split); ``test`` also takes seen-test and unseen-test (ToysAD)."""
         ip = self.root / "index.jsonl"
         if not ip.exists():
             raise InputError(ip, "index not found: the dataset was not finalized")
-        rows = [r for r in (json.loads(x) for x in ip.read_text().splitlines() if x.strip()) if r.get("kind") == "scene"]
-        rows = [r for r in rows if r.get("split") == split]
+        scenes = [r for r in (json.loads(x) for x in ip.read_text().splitlines() if x.strip()) if r.get("kind") == "scene"]
+        rows = [r for r in scenes if r.get("split") in split_members(split)]
         if not rows:
-            raise InputError(ip, f"no scenes in split {split!r}")
-        return [r["id"] for r in rows], [self.root / (r.get("path") or f"scenes/{r['id']}") for r in rows]
+            have = sorted({str(r.get("split")) for r in scenes})
+            raise InputError(ip, f"no scenes in split {split!r}" + (f" (scenes are in: {', '.join(have)})" if have else ""))
+        return ([r["id"] for r in rows], [self.root / (r.get("path") or f"scenes/{r['id']}") for r in rows],
+                [str(r["split"]) for r in rows])
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -199,6 +203,7 @@ class SceneDataset(torch.utils.data.Dataset):
             "object_ids": np.array([int(o["id"]) for o in objs], np.int64),
             "types": [(o.get("anomaly") or {}).get("type", "anomaly") if o.get("label") else "normal" for o in objs],
             "id": sid,
+            "split": self.splits[i],
             "view_ids": np.asarray(views, np.int64),
         }
 
@@ -207,7 +212,7 @@ def collate(items: list[dict]) -> dict:
     """Batch scenes; per-object fields are padded to the largest M (at least 1).
 
     Adds box_mask : (B, M) bool. boxes : (B, M, 7) (padding zeros); labels : (B, M) int64 (padding 0);
-    object_ids : (B, M) int64 (padding -1); types : list of lists; id : list of str.
+    object_ids : (B, M) int64 (padding -1); types : list of lists; id, split : lists of str.
     """
     out = {k: torch.from_numpy(np.stack([it[k] for it in items]))
            for k in ("rgb", "silhouette", "depth", "K", "world_to_camera", "view_ids")}
@@ -223,5 +228,5 @@ def collate(items: list[dict]) -> dict:
         oids[b, :m] = torch.from_numpy(it["object_ids"])
         mask[b, :m] = True
     out.update(boxes=boxes, labels=labels, object_ids=oids, box_mask=mask, types=[it["types"] for it in items],
-               id=[it["id"] for it in items])
+               id=[it["id"] for it in items], split=[it["split"] for it in items])
     return out

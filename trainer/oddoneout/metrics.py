@@ -42,6 +42,7 @@ def summarize_objects(records: list[dict], n_pred: int | None = None) -> dict:
     metrics: auroc, accuracy (predicted instances), auroc_gt, accuracy_gt (GT instances), recall
     (fraction of GT objects matched), mean_iou (of matches), n_objects, n_anomalous, n_scenes, n_pred.
     per_type: n, accuracy, accuracy_gt, auroc and auroc_gt against all normal objects (NaN for "normal").
+    per_split (only when the records carry several ``split`` names): the metrics of each split's objects.
     """
     y = np.array([r["label"] for r in records], np.int64)
     p = np.array([r["prob"] for r in records], np.float64)
@@ -70,4 +71,8 @@ def summarize_objects(records: list[dict], n_pred: int | None = None) -> dict:
             "auroc": auroc(p[both], y[both]) if k != "normal" else float("nan"),
             "auroc_gt": auroc(pg[both], y[both]) if k != "normal" else float("nan"),
         }
-    return {"metrics": metrics, "per_type": per_type}
+    out = {"metrics": metrics, "per_type": per_type}
+    splits = sorted({r["split"] for r in records if "split" in r})
+    if len(splits) > 1:
+        out["per_split"] = {s: summarize_objects([r for r in records if r.get("split") == s])["metrics"] for s in splits}
+    return out

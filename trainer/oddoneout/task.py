@@ -189,7 +189,8 @@ def evaluate(model: OddOneOut, loader, device, amp: str = "none", cfg=None) -> d
 
     Returns {"metrics": {auroc, accuracy (predicted instances), auroc_gt, accuracy_gt (GT instances),
     recall, mean_iou, n_objects, n_scenes, n_pred, [psnr, silhouette_iou]}, "per_type": {...},
-    "records": [per-object dicts]} (see ``metrics.summarize_objects``).
+    ["per_split": {...} when the scenes come from several splits (test: seen-test, unseen-test)],
+    "records": [per-object dicts, with the scene's split]} (see ``metrics.summarize_objects``).
     """
     tc = task_config(cfg)
     device = torch.device(device)
@@ -220,8 +221,9 @@ def evaluate(model: OddOneOut, loader, device, amp: str = "none", cfg=None) -> d
         for b in range(len(batch["id"])):
             m = batch["box_mask"][b].cpu().numpy()
             n_pred += len(pred[b])
-            records += scene_records(batch["id"][b], batch["boxes"][b].cpu().numpy()[m], batch["labels"][b].cpu().numpy()[m],
-                                     batch["types"][b], prob_gt[b][m], pred[b], prob_pred[b][:len(pred[b])], tc.iou_threshold)
+            recs = scene_records(batch["id"][b], batch["boxes"][b].cpu().numpy()[m], batch["labels"][b].cpu().numpy()[m],
+                                 batch["types"][b], prob_gt[b][m], pred[b], prob_pred[b][:len(pred[b])], tc.iou_threshold)
+            records += [dict(r, split=batch["split"][b]) for r in recs]
     if was_training:
         model.train()
     res = summarize_objects(records, n_pred)
