@@ -59,7 +59,7 @@ def test_resume_gives_the_same_next_loss(synth, tmp_path):
     assert sorted(lb) == [4, 5, 6] and res["steps"] == 6
     for s in (4, 5, 6):
         assert lb[s] == pytest.approx(la[s], rel=1e-6, abs=1e-7)
-    ck = torch.load(tmp_path / "b" / "last.pt", weights_only=False)
+    ck = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
     assert ck["model_args"] == dict(TINY, **{k: v for k, v in ck["model_args"].items() if k not in TINY})
     assert ck["config"]["lr"] == 1e-3 and ck["epoch"] == 2
 

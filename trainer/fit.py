@@ -29,8 +29,8 @@ from trainer.runtime import (  # noqa: F401 - TrainConfig: trainer.fit.TrainConf
     autocast,
     cpu_threads,
     default_workers,
+    load_checkpoint,
     resolve_amp,
-    resolve_checkpoint,
     save_checkpoint,
     seed_everything,
     setup_distributed,
@@ -183,7 +183,7 @@ def train(cfg: TrainConfig) -> dict:
     out = Path(cfg.out)
     ckpt = None
     if cfg.resume:
-        ckpt = torch.load(resolve_checkpoint(cfg.resume), map_location="cpu", weights_only=False)
+        ckpt = load_checkpoint(cfg.resume)  # weights_only=True: nothing from the file runs
         args = dict(ckpt["model_args"])
         if "pretrained" in args:
             args["pretrained"] = None  # the weights come from the checkpoint

@@ -1,7 +1,8 @@
 """What training and evaluation share: devices and processes, mixed precision, checkpoints.
 
 A checkpoint keeps the model name and constructor args and the whole training config, so
-``load_model`` (and ``--resume``) rebuilds the model without any other input.
+``load_model`` (and ``--resume``) rebuilds the model without any other input. It holds tensors and
+plain data only and is read with ``torch.load(weights_only=True)`` (``trainer.checkpoint_io``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from trainer.checkpoint_io import load_weights_only, plain
 from trainer.models import build_model
 
 
@@ -154,15 +156,18 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
 
 
 def save_checkpoint(path: Path, model, optimizer, cfg, epoch: int, step: int, metrics: dict | None = None) -> None:
+    """Write a checkpoint (atomic) that ``load_checkpoint`` reads with ``weights_only=True``: the state
+    dicts as they are, everything else as plain data (``trainer.checkpoint_io.plain``: the config
+    dataclass as a dict, numpy values as Python numbers / tensors, paths as str)."""
     state = {
-        "model_name": cfg.model,
-        "model_args": model.args,
-        "config": asdict(cfg),
+        "model_name": str(cfg.model),
+        "model_args": plain(model.args, "model_args"),
+        "config": plain(asdict(cfg), "config"),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
-        "epoch": epoch,  # epochs completed
-        "step": step,
-        "metrics": metrics or {},
+        "epoch": int(epoch),  # epochs completed
+        "step": int(step),
+        "metrics": plain(metrics or {}, "metrics"),
         "torch_rng": torch.get_rng_state(),
     }
     tmp = path.with_name(path.name + ".tmp")
@@ -170,9 +175,16 @@ def save_checkpoint(path: Path, model, optimizer, cfg, epoch: int, step: int, me
     os.replace(tmp, path)
 
 
+def load_checkpoint(checkpoint: str | os.PathLike) -> dict:
+    """The dict of a checkpoint (file, or run folder -> last.pt), on the CPU, read with
+    ``weights_only=True`` (nothing from the file runs). ``InputError`` (one line) when it is missing,
+    unreadable or holds any other object."""
+    return load_weights_only(resolve_checkpoint(checkpoint), "checkpoint")
+
+
 def load_model(checkpoint: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
     """Rebuild a model from a checkpoint (file or run folder -> last.pt). Returns (model in eval mode, checkpoint dict)."""
-    ck = torch.load(resolve_checkpoint(checkpoint), map_location="cpu", weights_only=False)
+    ck = load_checkpoint(checkpoint)
     args = dict(ck["model_args"], pretrained=None) if "pretrained" in ck["model_args"] else ck["model_args"]
     model = build_model(ck["model_name"], **args)
     model.load_state_dict(ck["model"])

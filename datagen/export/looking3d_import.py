@@ -8,7 +8,9 @@ What it reads (see ``datagen.export.looking3d``): ``split.json``; every ``images
 (``2d_bbox`` [x, y, w, h] in the 512 frame -> our [x1, y1, x2, y2] pixels of the image, rounded;
 ``config.type`` -> our type word; ``camera_parameters`` K / RT when present) and the mask PNGs;
 ``shapes/shape_<sid>/mv_images/<stem>.{png,npy,json}`` (in order of our azimuth when the stems carry it)
-and ``model_id.txt``.
+and ``model_id.txt``. The views' ``.npy`` (pickled dicts) are read with ``datagen.safe_npy``: a pickle
+asking for anything but numpy arrays, dicts and trimesh's TrackedArray is refused (listed as a failure),
+never run.
 
 What it writes, per format v1 with the release's gaps (``datagen.dataset.format``):
 - samples: rgb.png (alpha composited over white), mask_new.png / mask_old.png (resized to the image
@@ -46,6 +48,7 @@ from datagen.errors import InputError, Refused
 from datagen.export import looking3d_layout as L
 from datagen.dataset.manifest import write_manifest
 from datagen.io import atomic_dir, dumps_json, read_json
+from datagen.safe_npy import load_npy_dict
 from datagen.spec import Camera, fx_from_lens, look_at, spherical_eye
 
 ASSUMED_LENS_MM, ASSUMED_SENSOR_MM = 50.0, 36.0
@@ -255,13 +258,11 @@ class _Importer:
             cam = orbit_camera(angles[0], angles[1], angles[2], L.VIEW_SIZE, L.VIEW_SIZE, fx=355.0)
         else:
             raise InputError(png, "no .json camera and no <dist>_<azim>_<elev> in the name")
+        d = load_npy_dict(npy)  # never runs code from the file (a pickled dict: datagen.safe_npy)
         try:
-            d = np.load(npy, allow_pickle=True).item()
             xyz = np.asarray(d["xyz"], dtype=np.float64)
-        except FileNotFoundError:
-            raise InputError(npy, "file not found") from None
-        except Exception as e:  # noqa: BLE001 - any unreadable pickle is reported
-            raise InputError(npy, f"cannot read the view dict: {type(e).__name__}: {e}") from None
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(npy, f"no usable 'xyz' in the view dict: {type(e).__name__}: {e}") from None
         if xyz.shape != (L.GRID, L.GRID, 3):
             raise InputError(npy, f"xyz shape {xyz.shape} != (32, 32, 3)")
         bg = np.all(xyz == -1, axis=-1) | ~np.isfinite(xyz).all(-1)
@@ -270,7 +271,10 @@ class _Importer:
         dp = png.with_name(png.stem + "_depth.npy")
         depth = None
         if dp.is_file():
-            depth = np.load(dp, allow_pickle=False).astype(np.float32)
+            try:
+                depth = np.load(dp, allow_pickle=False).astype(np.float32)
+            except (OSError, ValueError) as e:  # an object array (pickle) is refused here too
+                raise InputError(dp, f"cannot read the depth: {' '.join(str(e).split())}") from None
             if depth.shape != (L.VIEW_SIZE, L.VIEW_SIZE):
                 depth = None  # a depth at another size than the (resized) view is dropped
         return {"image": gray, "points": points.astype(np.float32), "depth": depth, "camera": cam, "stem": png.stem}

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer.checkpoint_io import load_weights_only
+
 
 def _norm(kind: str, ch: int) -> nn.Module:
     if kind == "bn":
@@ -80,8 +82,9 @@ class ResNet18FPN(nn.Module):
 def load_backbone_weights(encoder: ResNet18FPN, path: str | os.PathLike) -> list[str]:
     """Load a local ResNet-18 state dict (a ``.pt``/``.pth`` file; a ``{"state_dict": ...}`` or
     ``{"model": ...}`` wrapper is unwrapped) into the trunk. Keys that do not fit (fc.*, FPN) are
-    skipped. Returns the names of encoder parameters that were NOT loaded."""
-    sd = torch.load(path, map_location="cpu", weights_only=True)
+    skipped. Returns the names of encoder parameters that were NOT loaded. Read with ``weights_only=True``
+    (``trainer.checkpoint_io``): a missing, unreadable or refused file is an ``InputError`` naming it."""
+    sd = load_weights_only(path, "backbone weights")
     for key in ("state_dict", "model"):
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]

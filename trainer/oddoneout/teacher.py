@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from datagen.errors import InputError
+from trainer.checkpoint_io import load_weights_only
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -175,7 +176,7 @@ def _unwrap(sd):
     for key in ("teacher", "model", "state_dict"):
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]
-    if not isinstance(sd, dict):
+    if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd):
         return None
     out = {}
     for k, v in sd.items():
@@ -198,10 +199,7 @@ def load_teacher(path: str | os.PathLike, heads: int | None = None) -> Teacher:
     if not p.is_file():
         raise InputError(p, "teacher checkpoint not found (expected a local DINOv2 state dict such as "
                             "dinov2_vits14_pretrain.pth; nothing is downloaded; without a teacher the feature loss is off)")
-    try:
-        sd = _unwrap(torch.load(p, map_location="cpu", weights_only=True))
-    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
-        raise InputError(p, f"cannot read the teacher checkpoint ({type(e).__name__})") from None
+    sd = _unwrap(load_weights_only(p, "teacher checkpoint"))  # weights_only=True; InputError naming p
     if sd is None:
         raise InputError(p, "not a state dict")
     missing = [k for k in REQUIRED if k not in sd or not torch.is_tensor(sd[k])]
