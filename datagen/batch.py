@@ -88,6 +88,35 @@ class Summary:
         where = [f"{k} in {p}" for k, p in (("failures", self.failures_path), ("refusals", self.refusals_path)) if p]
         return s + (f" ({'; '.join(where)})" if where else "")
 
+    def exit_problem(self, what: str, empty: str | None, verb: str = "done", strict: bool = False) -> str | None:
+        """Why a batch command exits 1, as its one ``error:`` line, or None (exit 0). The rule of every
+        batch command (farm schedulers read exit codes):
+
+        - no item at all (nothing found to do): ``empty``, the command's line naming where it looked and
+          what it expected; ``empty=None`` when an empty batch is fine (a shard of a larger plan);
+        - items, none done or skipped, and some failed: ``"F of N <what> failed, nothing <verb> (see ...)"``;
+        - ``strict`` (commands that exit 1 on any failure): some failed: ``"F of N <what> failed (see ...)"``.
+
+        Otherwise None: a partial success (strict off), a resume where every item was already done
+        (all skipped), or items refused / dropped by design without failures.
+        """
+        total = sum(self.counts.values())
+        if total == 0:
+            return empty
+        if not self.counts[FAILED]:
+            return None
+        see = f" (see {self.failures_path})" if self.failures_path else ""
+        if self.counts[DONE] + self.counts[SKIPPED] == 0:
+            return f"{self.counts[FAILED]} of {total} {what} failed, nothing {verb}{see}"
+        return f"{self.counts[FAILED]} of {total} {what} failed{see}" if strict else None
+
+    def raise_exit_problem(self, what: str, empty: str | None, verb: str = "done", strict: bool = False) -> None:
+        """Raise ``exit_problem(...)`` as a ``DatagenError`` (the CLI prints it as its one ``error:`` line,
+        exit code 1); return when there is none."""
+        problem = self.exit_problem(what, empty, verb=verb, strict=strict)
+        if problem:
+            raise DatagenError(problem)
+
     def write_lists(self, failures_path: str | os.PathLike | None, refusals_path: str | os.PathLike | None = None) -> None:
         """Write (or remove) the failures and refusals files."""
         if failures_path is not None:

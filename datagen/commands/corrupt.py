@@ -66,3 +66,6 @@ def corrupt(shapes_root, out, types, per_shape, seed, max_faces, attempts, sets,
     summary = corrupt_library(shapes_root, out, types=kinds, per_shape=per_shape, seed=seed, options=options,
                               max_faces=max_faces, attempts=attempts, progress=progress)
     click.echo(summary.line("corruptions"))
+    empty = (f"--per-shape {per_shape}: nothing to corrupt" if per_shape == 0 else
+             f"{shapes_root}: no shapes found (expected one folder per shape with parts.json)")
+    summary.raise_exit_problem("corruptions", empty, verb="written")

@@ -51,6 +51,7 @@ def export_looking3d_cmd(src, out, query_size, n_points, workers, progress):
         c = s.by_group.get(group, {})
         click.echo(f"{what}: " + ", ".join(f"{k} {c.get(k, 0)}" for k in ("done", "skipped", "failed")))
     click.echo(s.line("export", outputs="written"))
+    s.raise_exit_problem("items", f"{src}: no query samples and no reference views to export", verb="exported")
 
 
 @export.command("oddoneout")
@@ -81,6 +82,7 @@ def export_oddoneout_cmd(src, out, split_file, size, workers, progress):
     for line in r.lines():
         click.echo(line)
     click.echo(r.summary.line("scenes", outputs="written"))
+    r.summary.raise_exit_problem("scenes", f"{src}: no scenes to export", verb="exported")
 
 
 @import_group.command("looking3d")
@@ -105,3 +107,5 @@ def import_looking3d_cmd(src, out, progress):
         c = s.by_group.get(group, {})
         click.echo(f"{what}: " + ", ".join(f"{k} {c.get(k, 0)}" for k in ("done", "skipped", "refused", "failed")))
     click.echo(s.line("import", outputs="written"))
+    s.raise_exit_problem("items", f"{src}: no query images and no reference views found (expected "
+                                  "images/<group>/render_*.png and shapes/shape_<id>/mv_images/)", verb="imported")

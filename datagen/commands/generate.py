@@ -8,7 +8,6 @@ so ``demo`` and ``generate`` accept the same ranges.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -199,7 +198,8 @@ def print_dry_run(runner, shard, specs: bool, patterns) -> None:
 
 def run_and_report(runner, *, workers, executor, address, shard, opts, quiet, finalize_only=False,
                    what: str = "samples") -> None:
-    """``generate_dataset`` + the summary lines (``what``: samples or scenes); exit code 1 when a job failed."""
+    """``generate_dataset`` + the summary lines (``what``: samples or scenes); exit code 1 with one line
+    when a job failed or the plan has no job (``Summary.exit_problem``, strict)."""
     from datagen.errors import DatagenError
     from datagen.generate import generate_dataset
 
@@ -215,8 +215,11 @@ def run_and_report(runner, *, workers, executor, address, shard, opts, quiet, fi
     if counts is None:
         click.echo(f"shard {shard[0]}/{shard[1]} finished; after all shards run the same command with --finalize-only")
     print_counts(counts, what)
-    if summary is not None and summary.failed:
-        sys.exit(1)
+    if summary is not None:
+        empty = f"{runner.out}: the plan has no jobs, nothing to render (check --scenes / the config's counts)"
+        if shard is not None and not any(summary.counts.values()) and runner.plan():
+            empty = None  # an empty slice of a non-empty plan (more shards than jobs) is fine
+        summary.raise_exit_problem("jobs", empty, verb="rendered", strict=True)
 
 
 @click.command("generate")

@@ -46,3 +46,6 @@ def pack(src, out, splits, resolution, encode, quality, shard_mb, progress):
     for split in s.empty:
         click.echo(f"{split}: no query samples")
     click.echo(f"pack: {s.out} ({s.bytes / 2**20:.1f} MB written) in {time.perf_counter() - t:.1f} s")
+    if not s.packed and not s.skipped:  # nothing found to do (a bad item stops the pack with its own error)
+        asked = f" of split(s) {', '.join(s.empty)}" if s.empty else ""
+        raise click.ClickException(f"{src}: no query samples{asked} to pack")

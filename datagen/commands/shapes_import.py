@@ -9,7 +9,8 @@ report per part goes to parts.json); ``--no-clean`` keeps the meshes as they are
 Each command loads every item with ``run_batch`` (progress bar, ``failures.jsonl`` in
 ``--out``, a one-line summary), writes each shape with ``write_shape`` (atomic) and
 skips shapes already in ``--out`` (resume = the same command again). Bad items are listed,
-not fatal (exit 0); a missing input root exits non-zero.
+not fatal (exit 0); a missing input root, a root with nothing to import, or a batch where every
+shape failed exits 1 with one line (``Summary.exit_problem``).
 """
 
 from __future__ import annotations
@@ -31,12 +32,23 @@ def _need_dir(path: Path, what: str) -> None:
         raise click.ClickException(f"{path}: {what} not found")
 
 
-def _report(summary, what: str) -> None:
+def _report(summary, what: str, empty: str) -> None:
+    """Failures (the first ``MAX_LISTED``) and the summary line; exit 1 with one line when nothing was
+    found (``empty``) or every item failed (``Summary.exit_problem``)."""
     for f in summary.failures[:MAX_LISTED]:
         click.echo(f"failed: {f['item']}: {f['error']}", err=True)
     if summary.failed > MAX_LISTED:
         click.echo(f"... and {summary.failed - MAX_LISTED} more", err=True)
     click.echo(summary.line(what))
+    summary.raise_exit_problem(what, empty, verb="imported")
+
+
+def _empty(root: Path, what: str, expected: str, category: str | None, limit: int | None) -> str:
+    """The error line of an import that found nothing to import under ``root``."""
+    if limit is not None and limit <= 0:
+        return f"{root}: --limit {limit}: nothing to import"
+    where = f" of category {category!r}" if category else ""
+    return f"{root}: no {what}{where} found (expected {expected})"
 
 
 def _write_new(out: Path, shape_id: str, load) -> str:
@@ -88,7 +100,7 @@ def partnet_cmd(root, out, category, level, splits_dir, max_faces, limit, clean,
         return _write_new(out, partnet_shape_id(folder), lambda: load_partnet(folder, level=lvl, max_faces=max_faces, clean=clean))
 
     summary = run_batch(folders, one, desc="partnet", failures_path=out / "failures.jsonl", progress=progress)
-    _report(summary, "shapes")
+    _report(summary, "shapes", _empty(root, "PartNet annotations", "<anno_id>/ folders with result.json", category, limit))
     if splits is not None:
         present = {p.name for p in list_shapes(out)}
         result = {k: [i for i in ids if i in present] for k, ids in splits.items()}
@@ -128,7 +140,7 @@ def partnet_mobility_cmd(root, out, category, level, max_faces, limit, clean, pr
         )
 
     summary = run_batch(folders, one, desc="partnet-mobility", failures_path=out / "failures.jsonl", progress=progress)
-    _report(summary, "shapes")
+    _report(summary, "shapes", _empty(root, "PartNet-Mobility models", "<model_id>/ folders with result.json", category, limit))
 
 
 @import_group.command("abc")
@@ -176,7 +188,7 @@ def abc_cmd(root, out, parts, features_root, max_parts, min_faces, min_area_frac
         )
 
     summary = run_batch(folders, one, desc="abc", failures_path=out / "failures.jsonl", progress=progress)
-    _report(summary, "shapes")
+    _report(summary, "shapes", _empty(root, "ABC models", "<8-digit id>/ folders with an .obj or .stl", None, limit))
 
 
 @import_group.command("mesh")
@@ -214,4 +226,4 @@ def mesh_cmd(files, out, category, up, max_faces, max_parts, clean, progress):
         )
 
     summary = run_batch(paths, one, desc="mesh", failures_path=out / "failures.jsonl", progress=progress)
-    _report(summary, "shapes")
+    _report(summary, "shapes", f"no input mesh files found in: {', '.join(map(str, files))}")

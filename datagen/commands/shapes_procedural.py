@@ -23,7 +23,8 @@ def procedural(category, count, seed, out, start, prefix, kind, quiet):
     animal, robot, chess_piece).
 
     Shapes already in OUT are skipped, so rerunning the same command resumes. Failures
-    are listed in OUT/failures.jsonl; the exit status is 1 if any shape failed.
+    are listed in OUT/failures.jsonl; the exit status is 1 (with one line) if any shape failed
+    or there is nothing to generate (--count 0).
 
     \b
     Examples:
@@ -36,5 +37,4 @@ def procedural(category, count, seed, out, start, prefix, kind, quiet):
         raise click.BadParameter("--kind applies to --category mechanical only", param_hint="--kind")
     summary = generate_library(category, count, out, seed=seed, start=start, prefix=prefix, kind=kind, progress=not quiet)
     click.echo(summary.line("shapes"))
-    if summary.failed:
-        raise SystemExit(1)
+    summary.raise_exit_problem("shapes", f"--count {count}: no shapes to generate", verb="written", strict=True)
