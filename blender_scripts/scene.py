@@ -165,8 +165,10 @@ def _sun(lighting: Lighting) -> "bpy.types.Object":
 
 
 def _ground(settings: RenderSettings, floor=None) -> "bpy.types.Object":
-    """A GROUND_SIZE m square at ``ground_z``: a shadow catcher (transparent background), else the
-    ``floor`` Material (procedural presets: object space = metres here) or a plain light gray."""
+    """A GROUND_SIZE m square at ``ground_z``: a shadow catcher on a transparent background, and on a
+    white one unless a ``floor`` Material is given (the object on white with soft shadows, as the
+    Looking 3D release shows it); else the ``floor`` Material (procedural presets: object space =
+    metres here) or a plain light gray."""
     h = GROUND_SIZE / 2.0
     z = float(settings.ground_z)
     v = np.array([[-h, -h, z], [h, -h, z], [h, h, z], [-h, h, z]])
@@ -174,7 +176,8 @@ def _ground(settings: RenderSettings, floor=None) -> "bpy.types.Object":
     obj = bpy.data.objects.new(GROUND_NAME, me)
     obj.pass_index = 0
     obj.color = (0.0, 0.0, 0.0, 1.0)  # index 0 in the Workbench index render
-    if settings.background == "transparent":
+    catcher = settings.background == "transparent" or (settings.background == "white" and (floor is None or floor.kind == "flat"))
+    if catcher:
         obj.is_shadow_catcher = True
         me.materials.append(_fallback_material())
     elif floor is not None and floor.kind != "flat":

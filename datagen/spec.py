@@ -344,7 +344,8 @@ class SceneSpec:
     """Everything one Blender render job needs. Rendering writes, per camera c (``NNNN`` = c zero-padded to 4):
     ``NNNN.png`` (8-bit RGB, RGBA if transparent, L if grayscale), ``NNNN_depth.npy`` ((H, W) float32 planar z,
     metres, 0 = background), ``NNNN_index.png`` ((H, W) uint16 pass indices, 0 = background).
-    floor : the ground's Material when ``settings.ground`` (None: plain light gray)."""
+    floor : the ground's Material when ``settings.ground`` (None: a shadow catcher on a white or transparent
+    background, plain light gray on ``world``)."""
 
     objects: tuple
     cameras: tuple

@@ -24,6 +24,7 @@ from datagen.errors import InputError
 from datagen.export import export_looking3d, import_looking3d
 from datagen.export import looking3d_layout as L
 from datagen.export.looking3d import unique_name
+from datagen.export.looking3d_check import check_looking3d
 from datagen.export.looking3d_views import shape_points
 from datagen.spec import Camera
 from synth_chairs import make_synthetic, random_chair, rasterize
@@ -477,6 +478,8 @@ def test_end_to_end_blender_export_and_import(tmp_path):
     out = tmp_path / "bc"
     s = export_looking3d(src, out, workers=2, progress=False)
     assert s.failed == 0, s.failures
+    report = check_looking3d(out)  # every [L] / [M] requirement of the released layout, every sample and shape
+    assert report.failed == 0, "\n".join(report.lines())
     rng = np.random.default_rng(0)
     n = 0
     for mode in ("train", "test"):

@@ -21,7 +21,7 @@ from PIL import Image
 from blender_scripts import passes
 from datagen.executors.worker import WorkerHandle
 from datagen.shapes.objio import write_obj
-from datagen.spec import Camera, RenderSettings, SceneObject, SceneSpec
+from datagen.spec import Camera, Lighting, RenderSettings, SceneObject, SceneSpec
 
 SIZE = 64
 FX = 80.0
@@ -60,16 +60,20 @@ def scene(tmp_path_factory):
         "ground": RenderSettings(samples=8, denoise="oidn_fast", ground=True, ground_z=0.0, adaptive_threshold=0.05,
                                  adaptive_min_samples=2, denoise_quality="balanced", max_bounces=4, clamp_indirect=5.0,
                                  caustics=False),
+        # dim light (the low end of the brokenchairs ranges): a gray floor would show gray here
+        "dim_ground": RenderSettings(samples=4, denoise="oidn_fast", ground=True),
     }
+    dim = Lighting(env_strength=0.35, key_strength=1.5, key_direction=(0.6, -0.6, 0.53))
     jobs = {}
     for name, settings in specs.items():
-        path = SceneSpec(objs, cams if name != "ground" else cams[:1], settings=settings).save(root / f"{name}.json")
+        path = SceneSpec(objs, cams if "ground" not in name else cams[:1], dim if name == "dim_ground" else Lighting(),
+                         settings=settings).save(root / f"{name}.json")
         jobs[name] = {"spec": str(path), "out": str(root / name)}
     bad = SceneSpec([SceneObject("ghost", "missing_mesh.obj", 1)], cams[:1]).save(root / "bad.json")
     replies = {}
     with WorkerHandle(timeout=300, log=root / "worker.log") as w:
         replies["ping"] = w.request({"cmd": "ping"})
-        for name in ("cycles", "bad_missing", "gray", "transparent", "ground"):
+        for name in ("cycles", "bad_missing", "gray", "transparent", "ground", "dim_ground"):
             job = jobs.get(name, {"spec": str(bad), "out": str(root / "bad")})
             replies[name] = w.request(job)
         starts = w.starts
@@ -277,6 +281,18 @@ def test_ground_has_depth_but_index_zero(scene):
     assert np.abs(z).max() < 1e-3  # on the plane z = ground_z = 0
     _, _, index_free = _load(scene, "cycles", 0)
     assert (index == index_free).all()  # the floor does not change the objects' index
+
+
+@pytest.mark.blender
+def test_ground_on_white_is_a_shadow_catcher(scene):
+    """White background + ground: the floor shows as white, darker only in the objects' shadows (the
+    Looking 3D release look; the official model's mask calls gray < 230 object), not a gray plane."""
+    img, depth, index = _load(scene, "dim_ground", 0)
+    gray = img[..., :3].astype(float) @ [0.2989, 0.587, 0.114]
+    floor = _far_from(index > 0, 3)
+    assert floor.mean() > 0.3 and (depth[floor] > 0).all()  # the floor is there (depth) ...
+    assert (gray[floor] >= 230).mean() > 0.7  # ... white where lit
+    assert (gray[floor] < 200).sum() > 20  # and the shadows stay
 
 
 @pytest.mark.blender

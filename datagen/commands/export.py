@@ -33,11 +33,13 @@ def import_group():
               help="Surface points per shape in the reference views' .npy (pxy / is_visible).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Processes writing queries.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
-def export_looking3d_cmd(src, out, query_size, n_points, workers, progress):
+@click.option("--check", is_flag=True, help="Then check OUT against the released layout, every sample and shape; "
+                                            "exit 1 if a loader [L] or model [M] check fails ([R] differences are notes).")
+def export_looking3d_cmd(src, out, query_size, n_points, workers, progress, check):
     """BrokenChairs-180K layout (split.json, images/, annotations/, shapes/) that the official
     Looking 3D train.py reads with --data_path OUT.
 
-    Example: datagen export looking3d ds/ --out bc_like/ --query-size 512
+    Example: datagen export looking3d ds/ --out bc_like/ --query-size 512 --check
     """
     from datagen.export import export_looking3d
 
@@ -52,6 +54,14 @@ def export_looking3d_cmd(src, out, query_size, n_points, workers, progress):
         click.echo(f"{what}: " + ", ".join(f"{k} {c.get(k, 0)}" for k in ("done", "skipped", "failed")))
     click.echo(s.line("export", outputs="written"))
     s.raise_exit_problem("items", f"{src}: no query samples and no reference views to export", verb="exported")
+    if check:
+        from datagen.export.looking3d_check import check_looking3d
+
+        report = check_looking3d(out)
+        for line in report.lines():
+            click.echo(line)
+        if report.failed:
+            raise click.ClickException(f"{out}: {report.failed} check(s) of the released layout failed (listed above)")
 
 
 @export.command("oddoneout")

@@ -6,7 +6,8 @@
     export_oddoneout("ds/", "parts_like/")                   # ToysAD / PartsAD layout (Odd-One-Out)
 
 Modules: ``looking3d_layout`` (names, frames, type words, the loader's box check), ``looking3d_views``
-(reference views: points, visibility, pxy, xyz, cameras), ``looking3d`` (export), ``looking3d_import``;
+(reference views: points, visibility, pxy, xyz, cameras), ``looking3d`` (export), ``looking3d_import``,
+``looking3d_check`` (every requirement of the released layout, checked on an export's files);
 ``oddoneout_layout`` (scene names, type tokens, metadata) and ``oddoneout`` (export).
 """
 

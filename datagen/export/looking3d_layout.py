@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -38,6 +39,8 @@ GRID = 32  # xyz is 32 x 32 (stride 8 on the 256-px view)
 STRIDE = VIEW_SIZE // GRID
 N_POINTS = 2000  # surface points per shape (pxy / is_visible)
 MIN_COVISIBLE = 32  # the official loader needs >= 32 co-visible points for a view pair
+LOADER_TRIES = 11  # it draws a random view pair up to 11 times, then the sample is None
+MAX_MISS = 1e-3  # the largest chance that all 11 draws miss that an export accepts for a shape
 
 MARKER = "datagen_export.json"  # our marker at the export root (options, source, counts)
 MANIFEST = "datagen_export.jsonl"  # one line per exported sample
@@ -225,6 +228,18 @@ def export_ids(ids, previous: dict | None = None) -> dict:
         out[sid] = c
         used.add(c)
     return out
+
+
+def covisible_miss(visible) -> tuple[float, float]:
+    """visible : one (P,) bool ``is_visible`` per view of a shape (same points in every view).
+
+    Returns (share of view pairs with fewer than MIN_COVISIBLE points visible in both, chance that
+    the official loader's LOADER_TRIES random pairs all are such pairs: the sample is then None)."""
+    pairs = list(combinations(visible, 2))
+    if not pairs:
+        return 1.0, 1.0
+    bad = sum(int(np.count_nonzero(a & b) < MIN_COVISIBLE) for a, b in pairs) / len(pairs)
+    return bad, bad**LOADER_TRIES
 
 
 def box_problem(box) -> str | None:

@@ -141,7 +141,8 @@ def camera_angles(cam: Camera, meta_cam: dict) -> tuple[float, float, float]:
 
 def export_shape(ds: Dataset, shape_id: str, export_id: str, out: Path, n_points: int = L.N_POINTS) -> Path:
     """Write ``out/shapes/shape_<export_id>/`` (atomically: it exists only when complete) from the
-    reference of ``shape_id`` in ``ds``. InputError for fewer than 2 views or views without depth."""
+    reference of ``shape_id`` in ``ds``. InputError for fewer than 2 views, views without depth, or views
+    whose pairs share too few visible points for the official loader (``L.covisible_miss``)."""
     ref = ds.reference(shape_id, cache=False)
     if len(ref.images) < 2:
         raise InputError(ref.path, f"{len(ref.images)} reference view(s); the official loader needs at least 2")
@@ -154,6 +155,7 @@ def export_shape(ds: Dataset, shape_id: str, export_id: str, out: Path, n_points
         mv = tmp / "mv_images"
         mv.mkdir()
         stems: set[str] = set()
+        visible = []
         for i, cam in enumerate(ref.cameras):
             depth = ref.depths[i]
             c256 = scaled_camera(cam)
@@ -164,6 +166,7 @@ def export_shape(ds: Dataset, shape_id: str, export_id: str, out: Path, n_points
             stems.add(stem)
             pxy = view_pxy(pts, c256)
             vis = visibility(pts, depth, cam) & (pxy >= 0).all(1) & (pxy < L.VIEW_SIZE).all(1)
+            visible.append(vis)
             np.save(mv / f"{stem}.npy", {"pxy": pxy, "is_visible": vis, "xyz": view_xyz(depth, cam)}, allow_pickle=True)
             gray = Image.fromarray(np.asarray(ref.images[i], np.uint8))
             if gray.size != (L.VIEW_SIZE, L.VIEW_SIZE):
@@ -172,6 +175,10 @@ def export_shape(ds: Dataset, shape_id: str, export_id: str, out: Path, n_points
             rt = L.release_rt(cam.world_to_camera)
             (mv / f"{stem}.json").write_text(json.dumps(
                 {"K": c256.K.tolist(), "RT": rt.tolist(), "RT_": L.rigid_inverse(rt).tolist()}, sort_keys=True))
+        bad, miss = L.covisible_miss(visible)
+        if miss > L.MAX_MISS:
+            raise InputError(ref.path, f"{100 * bad:.0f} % of its view pairs share < {L.MIN_COVISIBLE} visible points: "
+                                       f"the official loader returns None for its samples (chance {miss:.2g} per load)")
         model_id = shape.meta.get("model_id")
         if model_id:
             (tmp / "model_id.txt").write_text(f"{model_id}\n")
