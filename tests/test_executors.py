@@ -1,7 +1,7 @@
-"""Executors with the fake worker subprocess: crashes, hangs, recycling, Ray, Slurm scripts, the CLI."""
+"""Executors with the fake worker subprocess: crashes, hangs, recycling, Ray, shards, the CLI (Slurm scripts:
+tests/test_slurm_script.py; Ray with lost actors: tests/test_ray_executor.py)."""
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from datagen.config import preset
 from datagen.executors import WorkerOptions
 from datagen.executors.local import run_local
-from datagen.executors.slurm import slurm_script
 from datagen.executors.worker import WorkerCrashed, WorkerHandle
 from datagen.jobs.looking3d import Looking3DRunner
 from datagen.plan import plan
@@ -126,19 +125,8 @@ def test_ray_executor(library, tmp_path):
         assert (tmp_path / "ray" / "samples" / sid / "rgb.png").read_bytes() == (tmp_path / "local" / "samples" / sid / "rgb.png").read_bytes()
 
 
-def test_slurm_script_text():
-    text = slurm_script(["--shapes", "/data/my shapes", "--out", "/data/ds", "--preset", "brokenchairs"], 8, cpus=4, partition="cpu")
-    assert text.startswith("#!/bin/bash\n")
-    assert "#SBATCH --array=0-7\n" in text and "#SBATCH --cpus-per-task=4" in text and "#SBATCH --partition=cpu" in text
-    assert "--shapes '/data/my shapes'" in text
-    assert '--shard "${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT:-8}"' in text
-    assert "--finalize-only" in text
-    with pytest.raises(ValueError, match="shard"):
-        slurm_script(["--shard", "0/2"], 2)
-
-
 def test_cli_generate_shards_from_env_then_finalize(library, tmp_path):
-    from datagen.commands.generate import generate, slurm_script_cmd
+    from datagen.commands.generate import generate
     from datagen.dataset.reader import Dataset
 
     runner = CliRunner()
@@ -171,12 +159,6 @@ def test_cli_generate_shards_from_env_then_finalize(library, tmp_path):
     assert r.exit_code != 0 and "shard" in r.output
     r = runner.invoke(generate, base + ["--types", "position,exploded"])
     assert r.exit_code != 0 and "types" in r.output
-    # the sbatch script
-    script = tmp_path / "run.sbatch"
-    r = runner.invoke(slurm_script_cmd, ["--preset", "demo", "--shapes", str(library), "--dataset", str(out), "--array", "4",
-                                         "--out", str(script)], catch_exceptions=False)
-    assert r.exit_code == 0 and os.access(script, os.X_OK)
-    assert "--array=0-3" in script.read_text() and "datagen generate" in script.read_text()
 
 
 def test_cli_demo_with_fake_worker(tmp_path):

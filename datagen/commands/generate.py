@@ -222,6 +222,13 @@ def run_and_report(runner, *, workers, executor, address, shard, opts, quiet, fi
         summary.raise_exit_problem("jobs", empty, verb="rendered", strict=True)
 
 
+def generate_config(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets,
+                    materials_dir, materials_mix, **_):
+    """The GenConfig of ``datagen generate``'s options (``config_options``; other keys are ignored)."""
+    return _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets,
+                                                         materials_dir, materials_mix))
+
+
 @click.command("generate")
 @config_options
 @click.option("--shapes", "library", type=click.Path(file_okay=False, exists=True), required=True, help="Shape library folder.")
@@ -239,8 +246,8 @@ def generate(preset_name, config_path, resolution, samples, types, min_visible_p
     """
     from datagen.jobs.looking3d import Looking3DRunner
 
-    cfg = _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets,
-                                                         materials_dir, materials_mix))
+    cfg = generate_config(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets,
+                          materials_dir, materials_mix)
     run_command(lambda: Looking3DRunner(cfg, library, out, seed, limit=limit_shapes), "samples", shard=shard,
                 dry_run=dry_run, specs=specs, job_patterns=job_patterns, finalize_only=finalize_only, workers=workers,
                 executor=executor, address=address, device=device, threads=threads, job_timeout=job_timeout,
@@ -307,51 +314,3 @@ def demo(out, n_shapes, seed, workers, resolution, samples, worker_cmd, quiet):
             make_preview(out, png)
             click.echo(f"preview: {png}")
         click.echo(f"demo dataset in {out} ({time.perf_counter() - t0:.0f} s)")
-
-
-@click.command("slurm-script")
-@config_options
-@click.option("--shapes", "library", type=click.Path(file_okay=False), required=True)
-@click.option("--dataset", type=click.Path(file_okay=False), required=True, help="Dataset root the tasks write.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--array", type=click.IntRange(1), required=True, help="Number of array tasks (shards).")
-@click.option("--out", "script_out", type=click.Path(dir_okay=False), default="run.sbatch", show_default=True,
-              help="Where to write the sbatch script.")
-@click.option("--cpus", type=click.IntRange(1), default=4, show_default=True)
-@click.option("--mem", default="8G", show_default=True)
-@click.option("--time", "time_limit", default="24:00:00", show_default=True)
-@click.option("--partition", default=None)
-@click.option("--gpus", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--device", type=click.Choice(["cpu", "cuda", "optix"]), default="cpu", show_default=True)
-@click.option("--setup", default=None, help="Shell line(s) before the run, e.g. 'source .venv/bin/activate'.")
-def slurm_script_cmd(preset_name, config_path, resolution, samples, types, min_visible_px, anomaly_prob, sets,
-                     materials_dir, materials_mix, library, dataset, seed, array, script_out, cpus, mem, time_limit,
-                     partition, gpus, device, setup):
-    """Write an sbatch array script: task i runs `datagen generate ... --shard i/N`.
-
-    Example: datagen slurm-script --preset brokenchairs --shapes shapes/ --dataset ds/ --array 32 --out run.sbatch
-    """
-    from datagen.executors.slurm import slurm_script
-    from datagen.io import atomic_write_text
-
-    _config(preset_name, config_path, **_overrides(resolution, samples, types, min_visible_px, anomaly_prob, sets,
-                                                   materials_dir, materials_mix))  # validate now
-    args = ["--shapes", os.path.abspath(library), "--out", os.path.abspath(dataset), "--seed", str(seed), "--device", device]
-    if config_path:
-        args += ["--config", os.path.abspath(config_path)]
-    else:
-        args += ["--preset", preset_name]
-    if materials_dir is not None:
-        materials_dir = os.path.abspath(materials_dir)
-    for flag, v in (("--resolution", resolution), ("--samples", samples), ("--types", types),
-                    ("--min-visible-px", min_visible_px), ("--anomaly-prob", anomaly_prob),
-                    ("--materials", materials_dir), ("--materials-mix", materials_mix)):
-        if v is not None:
-            args += [flag, str(v)]
-    for s in sets:
-        args += ["--set", s]
-    args.append("--quiet")
-    text = slurm_script(args, array, cpus=cpus, mem=mem, time=time_limit, partition=partition, gpus=gpus, setup=setup)
-    atomic_write_text(script_out, text)
-    os.chmod(script_out, 0o755)
-    click.echo(f"wrote {script_out}: sbatch {script_out}")

@@ -29,6 +29,17 @@ def builtin_library(preset: str, n_scenes: int, out: Path, seed: int) -> Path:
     return out
 
 
+def scenes_config(preset_name, config_path, resolution, samples, views, types, anomaly_ratio, sets, materials_dir,
+                  materials_mix, **_):
+    """The ScenesConfig of ``datagen scenes``'s options (other keys are ignored)."""
+    from datagen.commands.generate import _overrides, _types, make_config
+    from datagen.scene_config import load_scenes_config, scenes_preset
+
+    over = _overrides(resolution=None, samples=samples, sets=sets, materials_dir=materials_dir, materials_mix=materials_mix)
+    over.update(resolution=resolution, views=views, types=_types(types), anomaly_ratio=anomaly_ratio)
+    return make_config(preset_name, config_path, load_scenes_config, scenes_preset, **over)
+
+
 @click.command("scenes")
 @click.option("--preset", "preset_name", type=click.Choice(sorted(SCENE_PRESETS)), default="toysad", show_default=True,
               help="toysad: household/toy categories, seen/unseen splits; partsad: mechanical parts, tilts and flips.")
@@ -56,13 +67,11 @@ def scenes(preset_name, config_path, library, n_scenes, out, seed, resolution, s
 
     Example: datagen scenes --preset partsad --shapes shapes/abc/ --scenes 1000 --seed 0 --out parts_ds/ --workers 2
     """
-    from datagen.commands.generate import _overrides, _types, make_config, run_command
+    from datagen.commands.generate import run_command
     from datagen.jobs.oddoneout import ScenesRunner
-    from datagen.scene_config import load_scenes_config, scenes_preset
 
-    over = _overrides(resolution=None, samples=samples, sets=sets, materials_dir=materials_dir, materials_mix=materials_mix)
-    over.update(resolution=resolution, views=views, types=_types(types), anomaly_ratio=anomaly_ratio)
-    cfg = make_config(preset_name, config_path, load_scenes_config, scenes_preset, **over)
+    cfg = scenes_config(preset_name, config_path, resolution, samples, views, types, anomaly_ratio, sets, materials_dir,
+                        materials_mix)
 
     def make_runner():
         lib = library if library is not None else builtin_library(cfg.preset, n_scenes, Path(out) / "_shapes", seed)
