@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +197,7 @@ def run_ray(runner, jobs, workers: int = 2, opts: WorkerOptions | None = None, a
         losses[job.id] += 1
         if losses[job.id] <= opts.retries:
             queue.appendleft(job)  # a surviving actor takes it over
+            tqdm.write(f"ray: {job.id}: {problem}; queued again for another actor", file=sys.stderr)
         else:
             finish({"job": job.id, "status": FAILED, "error": f"ray: {problem}", "attempts": losses[job.id]})
         pool.spawn()  # a replacement, used only once it has started
