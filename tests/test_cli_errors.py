@@ -53,8 +53,9 @@ def test_bad_value_in_config_json(library, tmp_path):
     cfg.write_text(json.dumps({"preset": "toysad", "views": "many"}))
     one_line(run("scenes", "--config", cfg, "--shapes", library, "--out", out, "--dry-run"), f"{cfg}: bad config")
     cfg.write_text(json.dumps({"preset": "demo", "render": 5}))
-    one_line(run("slurm-script", "--config", cfg, "--shapes", library, "--dataset", out, "--array", 2,
-                 "--out", tmp_path / "s.sbatch"), f"{cfg}: bad config")
+    one_line(run("slurm-script", "--array", 2, "--script", tmp_path / "s.sbatch", "generate", "--config", cfg,
+                 "--shapes", library, "--out", out), f"{cfg}: bad config")
+    assert not (tmp_path / "s.sbatch").exists()
     assert not out.exists()
 
 
