@@ -26,7 +26,11 @@ import bpy
 
 from datagen.spec import RenderRuntime, RenderSettings, SceneSpec, view_name
 
-from blender_scripts import cameras, exr, passes, phases, scene as scene_mod
+import blender_scripts.cameras as cameras
+import blender_scripts.exr as exr
+import blender_scripts.passes as passes
+import blender_scripts.phases as phases
+import blender_scripts.scene as scene_mod
 
 
 #: ``light_tree="auto"`` turns Cycles' light tree on from this many light objects (benchmarks/RESULTS.md:

@@ -24,7 +24,8 @@ from datagen.errors import InputError
 from datagen.spec import Lighting, RenderSettings, SceneSpec
 from materials import lod
 
-from blender_scripts import cameras, meshes
+import blender_scripts.cameras as cameras
+import blender_scripts.meshes as meshes
 
 GROUND_NAME = "__ground__"
 GROUND_SIZE = 200.0  # metres: the horizon stays outside the usual views
@@ -77,7 +78,7 @@ def _material_for(obj_spec, stats: dict, pixel_m: float | None = None,
     if m is None or m.kind == "flat":
         return _fallback_material(), False
     try:
-        from blender_scripts import materials as bmat
+        import blender_scripts.materials as bmat
     except ImportError as e:
         if not stats.get("warned_materials"):
             print(f"warning: blender_scripts.materials unavailable ({e}); using flat gray", file=sys.stderr)
@@ -181,7 +182,7 @@ def _ground(settings: RenderSettings, floor=None) -> "bpy.types.Object":
         obj.is_shadow_catcher = True
         me.materials.append(_fallback_material())
     elif floor is not None and floor.kind != "flat":
-        from blender_scripts import materials as bmat
+        import blender_scripts.materials as bmat
 
         me.materials.append(bmat.build_material(floor))
         if bmat.needs_uv(floor):  # texture maps tile every metre

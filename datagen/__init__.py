@@ -5,4 +5,6 @@ Data flows one way: shapes -> corruptions -> scene spec -> Blender render
 This package never imports bpy.
 """
 
-__version__ = "0.2.0"
+from datagen.version import __version__
+
+__all__ = ["__version__"]

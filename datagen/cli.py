@@ -21,7 +21,7 @@ import traceback
 
 import click
 
-from datagen import __version__
+from datagen.version import __version__
 from datagen.errors import DatagenError
 
 # command name -> (module, attribute, short help)

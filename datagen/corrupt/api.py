@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from datagen.corrupt import registry
+import datagen.corrupt.registry as registry
 from datagen.corrupt.base import RECORD_VERSION, CorruptionRecord, Donors, to_jsonable
 from datagen.corrupt.checks import check
 from datagen.errors import Refused

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datagen.corrupt import registry
+import datagen.corrupt.registry as registry
 from datagen.corrupt.geometry import diagonal
 from datagen.errors import Refused
 from datagen.shapes.model import Part, Shape

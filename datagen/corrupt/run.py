@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from datagen.batch import DONE, SKIPPED, Summary, run_batch
-from datagen.corrupt import registry
+import datagen.corrupt.registry as registry
 from datagen.corrupt.api import corrupt
 from datagen.corrupt.output import RECORD_FILE, corrupted_id, write_corrupted
 from datagen.corrupt.registry import TYPES

@@ -22,7 +22,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from datagen.dataset import format as F
+import datagen.dataset.format as F
 from datagen.errors import InputError
 from datagen.io import dumps_json, read_json
 

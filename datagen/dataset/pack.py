@@ -44,8 +44,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from datagen import __version__
-from datagen.dataset import format as F
+from datagen.version import __version__
+import datagen.dataset.format as F
 from datagen.dataset.reader import Dataset, Sample, load_npy, load_png
 from datagen.dataset.shards import SUFFIX, ShardWriter
 from datagen.dataset.writer import patch_points

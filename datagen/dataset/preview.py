@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from datagen.dataset import format as F
+import datagen.dataset.format as F
 from datagen.dataset.reader import Dataset, load_npy, load_png
 from datagen.errors import InputError
 from datagen.io import atomic_write_bytes

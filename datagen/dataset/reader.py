@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from datagen.dataset import format as F
+import datagen.dataset.format as F
 from datagen.errors import InputError
 from datagen.io import read_json
 from datagen.spec import Camera

@@ -19,7 +19,7 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from datagen.dataset import format as F
+import datagen.dataset.format as F
 from datagen.errors import InputError
 from datagen.io import read_json
 

@@ -25,7 +25,7 @@ import json
 import os
 from pathlib import Path
 
-from datagen.dataset import format as F
+import datagen.dataset.format as F
 from datagen.dataset.manifest import MANIFEST_JSON, check_files, read_manifest
 from datagen.dataset.verify_checks import Problems, check_reference, check_sample, check_scene, load_json_object
 from datagen.dataset.writer import count_rows

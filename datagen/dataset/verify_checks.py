@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from datagen.dataset import format as F
+import datagen.dataset.format as F
 from datagen.dataset.reader import load_npy, load_png
 from datagen.dataset.writer import bbox_of
 from datagen.errors import InputError

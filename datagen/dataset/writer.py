@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from datagen import __version__
-from datagen.dataset import format as F
+from datagen.version import __version__
+import datagen.dataset.format as F
 from datagen.dataset.manifest import MANIFEST_JSON, FolderWriter, entry, file_entry
 from datagen.errors import InputError
 from datagen.io import atomic_dir, atomic_write_bytes, atomic_write_json, dumps_json, file_lock, read_json, write_once_bytes

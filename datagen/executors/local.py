@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from datagen.batch import Summary
-from datagen.executors import WorkerOptions, count, pending_jobs, recycle_if_needed, run_with_retries
+from datagen.executors.base import WorkerOptions, count, pending_jobs, recycle_if_needed, run_with_retries
 from datagen.executors.worker import DEFAULT_WORKER_CMD, WorkerHandle
 
 

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from datagen.batch import FAILED, Summary
 from datagen.errors import DatagenError
-from datagen.executors import WorkerOptions, count, pending_jobs, recycle_if_needed, run_with_retries
+from datagen.executors.base import WorkerOptions, count, pending_jobs, recycle_if_needed, run_with_retries
 
 WORKER_START_S = 60.0  # allowance per attempt for starting a render worker (import bpy, first scene)
 POLL_S = 5.0  # longest single wait of the driver (so deadlines are checked at least this often)

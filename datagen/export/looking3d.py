@@ -45,12 +45,12 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from datagen import __version__
+from datagen.version import __version__
 from datagen.batch import DONE, FAILED, SKIPPED, Summary, failure_fields
 from datagen.dataset import format as F
 from datagen.dataset.reader import Dataset, Sample
 from datagen.errors import InputError
-from datagen.export import looking3d_layout as L
+import datagen.export.looking3d_layout as L
 from datagen.export.folder import previous_export
 from datagen.export.looking3d_views import PNG_LEVEL, camera_angles, export_shape, scaled_camera
 from datagen.io import atomic_write_bytes, dumps_json, read_json

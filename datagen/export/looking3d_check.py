@@ -56,7 +56,7 @@ import numpy as np
 from PIL import Image
 
 from datagen.errors import InputError
-from datagen.export import looking3d_layout as L
+import datagen.export.looking3d_layout as L
 from datagen.safe_npy import load_npy_dict
 
 WHITE = 230  # the model's foreground mask is gray < 0.8 on the [-1, 1] image: pixel < 229.5 is object

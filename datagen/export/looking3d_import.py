@@ -45,7 +45,7 @@ from datagen.batch import DONE, FAILED, REFUSED, SKIPPED, Summary, failure_field
 from datagen.dataset import format as F
 from datagen.dataset.writer import DatasetWriter, save_png
 from datagen.errors import InputError, Refused
-from datagen.export import looking3d_layout as L
+import datagen.export.looking3d_layout as L
 from datagen.dataset.manifest import write_manifest
 from datagen.io import atomic_dir, dumps_json, read_json
 from datagen.safe_npy import load_npy_dict

@@ -31,7 +31,7 @@ from PIL import Image
 from datagen.dataset import format as F
 from datagen.dataset.reader import Dataset
 from datagen.errors import InputError
-from datagen.export import looking3d_layout as L
+import datagen.export.looking3d_layout as L
 from datagen.io import atomic_dir
 from datagen.seeding import rng_for
 from datagen.shapes.library import read_shape

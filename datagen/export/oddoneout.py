@@ -36,13 +36,13 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from datagen import __version__
+from datagen.version import __version__
 from datagen.batch import DONE, FAILED, SKIPPED, Summary, failure_fields
 from datagen.dataset import format as F
 from datagen.dataset.reader import Dataset, load_npy, load_png
 from datagen.dataset.writer import bbox_of
 from datagen.errors import InputError
-from datagen.export import oddoneout_layout as O
+import datagen.export.oddoneout_layout as O
 from datagen.export.folder import previous_export
 from datagen.export.looking3d import _fingerprint, _ordered, _write_if_changed
 from datagen.export.looking3d_views import PNG_LEVEL, scaled_camera

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from datagen.batch import DONE, DROPPED, REFUSED
 from datagen.dataset.writer import bbox_of
 from datagen.errors import Refused
-from datagen.jobs import DONE, DROPPED, REFUSED, JobResult, Runner
+from datagen.jobs.runner import JobResult, Runner
 from datagen.plan import Job, assign_splits, plan
 from datagen.scenes.looking3d import (
     QueryDraw,

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from datagen.batch import DONE, DROPPED, REFUSED
 from datagen.dataset.writer import bbox_of
 from datagen.errors import InputError, Refused
-from datagen.jobs import DONE, DROPPED, REFUSED, JobResult, Runner
+from datagen.jobs.runner import JobResult, Runner
 from datagen.plan import Job, assign_scene_splits, plan_scenes
 from datagen.scene_config import ScenesConfig
 from datagen.scenes.oddoneout import (

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from datagen import __version__
+from datagen.version import __version__
 from datagen.errors import InputError
 from datagen.io import atomic_dir, dumps_json, read_json
 from datagen.shapes.model import Part, Shape

@@ -31,7 +31,7 @@ import numpy as np
 
 from datagen.shapes.model import Part, Shape
 from datagen.shapes.normalize import normalize
-from datagen.shapes.procedural import primitives as P
+import datagen.shapes.procedural.primitives as P
 from datagen.shapes.procedural.chair_params import sample_chair_params
 
 _REG = "chair/chair_base/regular_leg_base/"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datagen.shapes.procedural import primitives as P
+import datagen.shapes.procedural.primitives as P
 from datagen.shapes.procedural.assembly import PartList, chance, pick, u
 
 PIECES = ("pawn", "rook", "knight", "bishop", "queen", "king")

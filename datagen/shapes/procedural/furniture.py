@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datagen.shapes.procedural import primitives as P
+import datagen.shapes.procedural.primitives as P
 from datagen.shapes.procedural.assembly import PartList, chance, pick, u
 
 TABLE_PATHS = {

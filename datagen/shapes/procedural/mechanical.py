@@ -27,7 +27,7 @@ import numpy as np
 
 from datagen.shapes.model import Part, Shape
 from datagen.shapes.normalize import normalize
-from datagen.shapes.procedural import primitives as P
+import datagen.shapes.procedural.primitives as P
 
 KINDS = ("flange", "bracket", "shaft", "gear")
 SEG = 32

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+import datagen.shapes.procedural.chess as chess
+import datagen.shapes.procedural.figures as figures
+import datagen.shapes.procedural.furniture as furniture
+import datagen.shapes.procedural.tableware as tableware
+import datagen.shapes.procedural.trains as trains
+import datagen.shapes.procedural.vehicles as vehicles
 from datagen.shapes.model import Shape
-from datagen.shapes.procedural import chess, figures, furniture, tableware, trains, vehicles
 
 #: category -> (sampler ``rng -> params``, builder ``params -> PartList``)
 REGISTRY = {
