@@ -181,3 +181,19 @@ def test_generate_library_rejects_bad_input(tmp_path):
         generate_library("spaceship", 1, tmp_path)
     with pytest.raises(ValueError):
         generate("spaceship", "x", np.random.default_rng(0))
+
+
+def test_generate_library_never_replaces_a_twin_processs_shape(tmp_path, monkeypatch):
+    """Two processes generating the same library at once (the tasks of a Slurm array, say) both find
+    shape i missing and both write it: the first copy stays, the second is dropped, and a reader never
+    sees the folder gone (a replace would move it aside for a moment)."""
+    import datagen.shapes.library as lib
+    from datagen.shapes.procedural import generate_library
+
+    generate_library("chair", 2, tmp_path, seed=0, progress=False)
+    before = {p.name: p.stat().st_ino for p in tmp_path.iterdir() if p.is_dir()}
+    monkeypatch.setattr(lib, "is_shape_dir", lambda path: False)  # the race: the check ran before the twin's rename
+    s = generate_library("chair", 2, tmp_path, seed=0, progress=False)
+    assert s.counts["done"] == 2 and s.counts["failed"] == 0
+    assert {p.name: p.stat().st_ino for p in tmp_path.iterdir() if p.is_dir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

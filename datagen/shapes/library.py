@@ -66,10 +66,12 @@ def hierarchy(shape: Shape) -> list[dict]:
     return [root]
 
 
-def write_shape(shape: Shape, root: str | os.PathLike) -> Path:
-    """Write ``shape`` to ``root/<shape.id>/`` atomically; returns the folder."""
+def write_shape(shape: Shape, root: str | os.PathLike, if_exists: str = "replace") -> Path:
+    """Write ``shape`` to ``root/<shape.id>/`` atomically; returns the folder. ``if_exists`` (``atomic_dir``):
+    ``replace`` an existing folder, or ``keep`` it (write-once: for shapes that are the same whoever
+    writes them, e.g. procedural shape i, written by several processes at once)."""
     final = Path(root) / shape.id
-    with atomic_dir(final) as tmp:
+    with atomic_dir(final, if_exists=if_exists) as tmp:
         write_shape_into(shape, tmp)
     return final
 

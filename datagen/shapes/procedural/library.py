@@ -57,7 +57,8 @@ def generate_library(
 
     Shape ``i`` is ``shape_id_for(prefix, i)`` drawn from ``rng_for(seed, category, i)``, so
     any shard or subset reproduces the same shape ``i``. Shapes already in ``out`` are
-    skipped (resume); each one is written atomically. ``kind`` fixes the mechanical kind
+    skipped (resume); each one is written atomically and once (processes generating the same
+    library at once, e.g. the tasks of a Slurm array, never replace each other's folders). ``kind`` fixes the mechanical kind
     (``None``: drawn per shape). Returns the ``datagen.batch.BatchSummary``; failures go
     to ``out/failures.jsonl``.
     """
@@ -85,7 +86,7 @@ def generate_library(
         else:
             shape = generate(category, sid, rng)
         shape = shape.replace(meta={**shape.meta, "seed": seed, "index": i})
-        write_shape(shape, out)
+        write_shape(shape, out, if_exists="keep")  # shape i is the same in every process: a twin's copy stays
         return DONE
 
     return run_batch(
