@@ -11,17 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from datagen.cli import main
-from datagen.shapes.procedural import generate_library
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib")
-    generate_library("chair", 1, root, seed=0, progress=False)
-    return root
+def library(chair_library):
+    return chair_library(1)
 
 
 def run(*args, env=None):

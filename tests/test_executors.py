@@ -15,17 +15,14 @@ from datagen.executors.local import run_local
 from datagen.executors.worker import WorkerCrashed, WorkerHandle
 from datagen.jobs.looking3d import Looking3DRunner
 from datagen.plan import plan
-from datagen.shapes.procedural import generate_library
 
 HERE = Path(__file__).resolve().parent
 FAKE = (sys.executable, str(HERE / "fake_worker.py"))
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib")
-    generate_library("chair", 2, root, seed=0, progress=False)
-    return root
+def library(chair_library):
+    return chair_library(2)
 
 
 def small(**kw):

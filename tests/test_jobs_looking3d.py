@@ -15,7 +15,6 @@ from datagen.generate import generate_dataset
 from datagen.jobs.looking3d import Looking3DRunner as Runner
 from datagen.plan import plan, shard
 from datagen.shapes.library import read_shape
-from datagen.shapes.procedural import generate_library
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("fake_worker", HERE / "fake_worker.py")
@@ -35,10 +34,8 @@ class FakeRenderer:
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib")
-    generate_library("chair", 3, root, seed=0, progress=False)
-    return root
+def library(chair_library):
+    return chair_library(3)
 
 
 def small(**kw):

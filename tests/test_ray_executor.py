@@ -26,12 +26,8 @@ FAKE = (sys.executable, str(HERE / "fake_worker.py"))
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    from datagen.shapes.procedural import generate_library
-
-    root = tmp_path_factory.mktemp("lib")
-    generate_library("chair", 2, root, seed=0, progress=False)
-    return root
+def library(chair_library):
+    return chair_library(2)
 
 
 @pytest.fixture

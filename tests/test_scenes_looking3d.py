@@ -11,17 +11,14 @@ from click.testing import CliRunner
 from datagen.config import preset
 from datagen.jobs.looking3d import Looking3DRunner
 from datagen.scenes.looking3d import draw_query, index_bundles, job_bundles, query_bundle
-from datagen.shapes.procedural import generate_library
 
 HERE = Path(__file__).resolve().parent
 FAKE = (sys.executable, str(HERE / "fake_worker.py"))
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib")
-    generate_library("chair", 3, root, seed=0, progress=False)
-    return root
+def library(chair_library):
+    return chair_library(3)
 
 
 def _cfg(**kw):

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from datagen.cli import main
 from datagen.executors.slurm import SlurmResources, array_script, finalize_script
-from datagen.shapes.procedural import generate_library
 
 HERE = Path(__file__).resolve().parent
 FAKE = f"{sys.executable} {HERE / 'fake_worker.py'}"
@@ -22,10 +21,8 @@ DATAGEN = [sys.executable, "-m", "datagen.cli"]
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib")
-    generate_library("chair", 2, root, seed=0, progress=False)
-    return root
+def library(chair_library):
+    return chair_library(2)
 
 
 def test_array_and_finalize_script_text():

@@ -21,10 +21,8 @@ FAKE = (sys.executable, str(HERE / "fake_worker.py"))
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib")
-    generate_library("chair", 3, root, seed=0, progress=False)
-    return root
+def library(chair_library):
+    return chair_library(3)
 
 
 def _cfg():
