@@ -8,6 +8,8 @@ compositor or colour management (so results are exact and deterministic):
 - rgb : (H, W, 3) uint8 sRGB composited over exact white; (H, W, 4) straight-alpha RGBA
   for a transparent background; (H, W) uint8 luminance for grayscale ((H, W, 2) LA if
   also transparent). The transfer curve is sRGB ("Standard" view transform), no dither.
+  A plain floor on a white background is exposed white (``floor_gain``): the camera's exposure
+  and white balance are set on the lit floor, as in photos of objects on a white sweep.
 - depth : (H, W) float32 metres, 0 where no surface.
 - index : (H, W) uint16 pass indices, 0 = background or ground.
 """
@@ -25,6 +27,8 @@ from datagen.io import atomic_save_npy, atomic_write_bytes
 
 BACKGROUND_DEPTH = 1.0e9  # Blender writes 1e10 where a ray hits nothing
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec.709, linear
+FLOOR_WHITE_PERCENTILE = 50.0  # the lit floor: most floor pixels are outside every shadow; the median is unbiased by noise
+MIN_FLOOR_SHARE = 0.01  # below this share of the image, the floor sets no exposure
 
 
 def channel(chans: dict, pass_name: str, comp: str) -> np.ndarray:
@@ -43,10 +47,31 @@ def srgb_encode(linear: np.ndarray) -> np.ndarray:
     return np.round(s * 255.0).astype(np.uint8)
 
 
-def color_image(chans: dict, background: str, grayscale: bool) -> np.ndarray:
-    """uint8 image from the premultiplied linear ``Combined`` pass (see module docstring)."""
+def floor_gain(rgb: np.ndarray, alpha: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """(3,) float32 per-channel gain that takes the lit floor to white (1, 1, 1).
+
+    rgb : (H, W, 3) linear premultiplied; alpha : (H, W); index : (H, W) pass indices (0 = floor or
+    background). Floor pixels are the opaque ones of index 0; the lit floor is the
+    ``FLOOR_WHITE_PERCENTILE`` th percentile of each channel over them (a Lambertian floor is equally
+    bright wherever it is lit, and shadows and occlusion cover less than half of it in these views;
+    a higher percentile would follow the render noise up). Ones when the floor covers less than
+    ``MIN_FLOOR_SHARE`` of the image or a channel of it is black.
+    """
+    floor = (index == 0) & (alpha > 0.999)
+    if floor.sum() < MIN_FLOOR_SHARE * floor.size:
+        return np.ones(3, np.float32)
+    lit = np.percentile(rgb[floor], FLOOR_WHITE_PERCENTILE, axis=0)
+    return np.where(lit > 1e-6, 1.0 / np.maximum(lit, 1e-6), 1.0).astype(np.float32)
+
+
+def color_image(chans: dict, background: str, grayscale: bool, expose_floor: bool = False) -> np.ndarray:
+    """uint8 image from the premultiplied linear ``Combined`` pass (see module docstring).
+    expose_floor : scale the linear image by ``floor_gain`` (needs the ``Object Index`` pass), so the
+    lit floor is white and its shadows stay: the look of the Looking 3D release."""
     rgb = np.stack([channel(chans, "Combined", c) for c in "RGB"], -1)
     a = channel(chans, "Combined", "A")
+    if expose_floor:
+        rgb = rgb * floor_gain(rgb, a, index_map(chans))
     if background == "world":  # the film is opaque: the environment is in the pixels already
         return srgb_encode(rgb @ LUMA) if grayscale else srgb_encode(rgb)
     if background == "white":

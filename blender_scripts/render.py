@@ -66,8 +66,10 @@ def _setup_device(scene, device: str) -> str:
     return device
 
 
-def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRuntime = RenderRuntime()) -> dict:
-    """Engine, samples, denoiser, seed, passes and EXR output for ``settings``; device and threads from ``runtime``."""
+def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRuntime = RenderRuntime(),
+              index_pass: bool = False) -> dict:
+    """Engine, samples, denoiser, seed, passes and EXR output for ``settings``; device and threads from ``runtime``.
+    index_pass : render Cycles' Object Index pass even if ``settings.passes`` has no index (floor exposure)."""
     r = scene.render
     info = {"engine": settings.engine}
     # white / transparent backgrounds are composited exactly in passes.color_image; "world" shows the environment
@@ -105,7 +107,7 @@ def configure(scene, settings: RenderSettings, n_views: int, runtime: RenderRunt
         c.transmission_bounces, c.transparent_max_bounces = min(12, mb), min(8, mb)
         c.sample_clamp_indirect = float(settings.clamp_indirect)
         c.caustics_reflective = c.caustics_refractive = bool(settings.caustics)
-        vl.use_pass_object_index = "index" in settings.passes
+        vl.use_pass_object_index = "index" in settings.passes or index_pass
         n_lights = sum(1 for o in scene.objects if o.type == "LIGHT")
         c.use_light_tree = settings.light_tree == "on" or (
             settings.light_tree == "auto" and n_lights >= LIGHT_TREE_MIN_LIGHTS)
@@ -172,7 +174,8 @@ def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathL
     scene_mod.reset()
     built = scene_mod.build(spec, spec_dir)
     scene = built.scene
-    info = configure(scene, s, len(spec.cameras), runtime)
+    expose = s.engine == "cycles" and scene_mod.exposes_floor(s, spec.floor)
+    info = configure(scene, s, len(spec.cameras), runtime, index_pass=expose)
     build_s = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".render.", dir=out))
@@ -183,7 +186,7 @@ def render(spec: SceneSpec, out_dir: str | os.PathLike, spec_dir: str | os.PathL
             cameras.apply_camera(built.camera, cam)
             tv: dict = {}
             chans = _render_exr(scene, tmp / f"{c:04d}.exr", tv)
-            rgb = passes.color_image(chans, s.background, s.grayscale) if "rgb" in s.passes else None
+            rgb = passes.color_image(chans, s.background, s.grayscale, expose) if "rgb" in s.passes else None
             depth = passes.depth_map(chans) if "depth" in s.passes else None
             index = None
             if "index" in s.passes:

@@ -165,11 +165,17 @@ def _sun(lighting: Lighting) -> "bpy.types.Object":
     return obj
 
 
+def exposes_floor(settings: RenderSettings, floor=None) -> bool:
+    """Whether the render of a plain floor on a white background is exposed for the floor
+    (``passes.floor_gain``: the object on white with soft shadows, as the Looking 3D release shows
+    it). A shadow catcher would look alike but path-traces the floor's pixels twice."""
+    return settings.ground and settings.background == "white" and (floor is None or floor.kind == "flat")
+
+
 def _ground(settings: RenderSettings, floor=None) -> "bpy.types.Object":
-    """A GROUND_SIZE m square at ``ground_z``: a shadow catcher on a transparent background, and on a
-    white one unless a ``floor`` Material is given (the object on white with soft shadows, as the
-    Looking 3D release shows it); else the ``floor`` Material (procedural presets: object space =
-    metres here) or a plain light gray."""
+    """A GROUND_SIZE m square at ``ground_z``: a shadow catcher on a transparent background, else the
+    ``floor`` Material (procedural presets: object space = metres here) or a plain light gray (on a
+    white background exposed white: ``exposes_floor``)."""
     h = GROUND_SIZE / 2.0
     z = float(settings.ground_z)
     v = np.array([[-h, -h, z], [h, -h, z], [h, h, z], [-h, h, z]])
@@ -177,8 +183,7 @@ def _ground(settings: RenderSettings, floor=None) -> "bpy.types.Object":
     obj = bpy.data.objects.new(GROUND_NAME, me)
     obj.pass_index = 0
     obj.color = (0.0, 0.0, 0.0, 1.0)  # index 0 in the Workbench index render
-    catcher = settings.background == "transparent" or (settings.background == "white" and (floor is None or floor.kind == "flat"))
-    if catcher:
+    if settings.background == "transparent":
         obj.is_shadow_catcher = True
         me.materials.append(_fallback_material())
     elif floor is not None and floor.kind != "flat":

@@ -254,8 +254,9 @@ class RenderSettings:
     """engine : cycles | workbench. samples : Cycles samples per pixel. denoise : none | oidn_fast
     (OIDN with prefilter FAST) | oidn (default quality).
     seed : Cycles noise seed. background : white | transparent | world (the environment, as a camera
-    sees it: scenes whose views show the sky above the floor). ground : a shadow-catching floor
-    under the objects at ``ground_z``. grayscale : write single-channel images (reference views).
+    sees it: scenes whose views show the sky above the floor). ground : a floor under the objects at
+    ``ground_z`` that receives their shadows (on a white background, plain, the image is exposed so
+    that the lit floor is white: the object on white with soft shadows). grayscale : write single-channel images (reference views).
     passes : subset of rgb, depth, index.
     Light paths and denoiser quality (Cycles only; the defaults are Blender's): max_bounces : total
     bounces; each per-type limit (diffuse 4, glossy 4, transmission 12, transparent 8) is capped by it.
@@ -344,8 +345,8 @@ class SceneSpec:
     """Everything one Blender render job needs. Rendering writes, per camera c (``NNNN`` = c zero-padded to 4):
     ``NNNN.png`` (8-bit RGB, RGBA if transparent, L if grayscale), ``NNNN_depth.npy`` ((H, W) float32 planar z,
     metres, 0 = background), ``NNNN_index.png`` ((H, W) uint16 pass indices, 0 = background).
-    floor : the ground's Material when ``settings.ground`` (None: a shadow catcher on a white or transparent
-    background, plain light gray on ``world``)."""
+    floor : the ground's Material when ``settings.ground`` (None: plain light gray, exposed white on a white
+    background; a shadow catcher on a transparent one)."""
 
     objects: tuple
     cameras: tuple

@@ -137,6 +137,32 @@ def test_color_image_white_over_and_transparent():
     assert passes.color_image(chans, "white", grayscale=True).shape == (H, W)
 
 
+def test_floor_exposure_makes_the_lit_floor_white_and_keeps_its_shadows():
+    """A dim warm-lit gray floor (0.2, 0.15, 0.1 linear), a shadow on it at 40 %, an object, sky above:
+    exposed for the floor, the lit floor is (255, 255, 255), the shadow keeps its 40 % (in linear), the
+    object takes the same gain, the sky stays white; without the exposure the floor is dark."""
+    H, W = 10, 10
+    lit = np.array([0.2, 0.15, 0.1], np.float32)
+    rgb = np.broadcast_to(lit, (H, W, 3)).copy()
+    alpha = np.ones((H, W), np.float32)
+    index = np.zeros((H, W), np.float32)
+    rgb[:2] = 0.0
+    alpha[:2] = 0.0  # sky (film transparent above the horizon)
+    rgb[5:7, 0:3] = 0.4 * lit  # a shadow
+    rgb[3:5, 5:8] = [0.1, 0.1, 0.1]  # the object
+    index[3:5, 5:8] = 1
+    assert np.allclose(passes.floor_gain(rgb, alpha, index), 1.0 / lit)
+    chans = {f"L.Combined.{c}": rgb[..., k] for k, c in enumerate("RGB")}
+    chans.update({"L.Combined.A": alpha, "L.Object Index.X": index})
+    img = passes.color_image(chans, "white", grayscale=False, expose_floor=True)
+    assert (img[9, 9] == 255).all() and (img[0, 0] == 255).all()
+    assert (img[5, 0] == passes.srgb_encode(np.full(3, 0.4))).all()
+    assert (img[3, 5] == passes.srgb_encode(0.1 / lit)).all()
+    assert (passes.color_image(chans, "white", grayscale=False)[9, 9] == passes.srgb_encode(lit)).all()
+    # too little floor (here: none) sets no exposure
+    assert (passes.floor_gain(rgb, alpha, np.ones((H, W))) == 1).all()
+
+
 # --- renders ----------------------------------------------------------------------------
 
 
@@ -284,9 +310,10 @@ def test_ground_has_depth_but_index_zero(scene):
 
 
 @pytest.mark.blender
-def test_ground_on_white_is_a_shadow_catcher(scene):
-    """White background + ground: the floor shows as white, darker only in the objects' shadows (the
-    Looking 3D release look; the official model's mask calls gray < 230 object), not a gray plane."""
+def test_ground_on_white_is_exposed_white(scene):
+    """White background + plain ground under dim light: the floor shows as white, darker only in the
+    objects' shadows (the Looking 3D release look; the official model's mask calls gray < 230 object),
+    not a gray plane."""
     img, depth, index = _load(scene, "dim_ground", 0)
     gray = img[..., :3].astype(float) @ [0.2989, 0.587, 0.114]
     floor = _far_from(index > 0, 3)
