@@ -45,7 +45,6 @@ Each check runs once per item it names; ``Report.lines()`` lists the failing one
 from __future__ import annotations
 
 import glob
-import json
 import math
 import os
 from collections import Counter
@@ -56,6 +55,7 @@ import numpy as np
 from PIL import Image
 
 from datagen.errors import InputError
+from datagen.io import read_json
 import datagen.export.looking3d_layout as L
 from datagen.safe_npy import load_npy_dict
 
@@ -144,11 +144,6 @@ def _rgb(path: str) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def _json(path: str):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def _finite_numbers(v, n: int) -> bool:
     return (isinstance(v, (list, tuple)) and len(v) == n
             and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v))
@@ -185,8 +180,8 @@ def _splits(rep: Report, root: Path) -> dict:
     else:
         rep.check("L", "root", ".", None)
     try:
-        split = _json(str(root / "split.json"))
-    except (OSError, ValueError) as e:
+        split = read_json(root / "split.json")
+    except InputError as e:
         rep.check("L", "split", "split.json", f"unreadable: {e}")
         return {}
     if not isinstance(split, dict):
@@ -214,11 +209,11 @@ def _annotation(rep: Report, root: Path, path: str, size: tuple[int, int]) -> No
     rep.items["annotations"] += 1
     info_path = path.replace("/images/", "/annotations/").replace("/render_", "/info_").replace(".png", ".json")
     try:
-        info = _json(info_path)
+        info = read_json(info_path)
         box = info["2d_bbox"]
         problem = None if _finite_numbers(box, 4) else f"2d_bbox {box!r} is not 4 finite numbers"
         problem = problem or L.box_problem(box)
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (InputError, ValueError, KeyError, TypeError) as e:
         info, problem = None, f"{os.path.relpath(info_path, root)}: {type(e).__name__}: {e}"
     if not rep.check("L", "bbox", rel, problem):
         return
@@ -343,11 +338,11 @@ def _view(rep: Report, root: Path, png: Path) -> dict | None:
 def _view_json(rep: Report, root: Path, png: Path, points: np.ndarray, cells: np.ndarray) -> None:
     rel = os.path.relpath(png.with_suffix(".json"), root)
     try:
-        j = _json(str(png.with_suffix(".json")))
+        j = read_json(png.with_suffix(".json"))
         K, RT, RT_ = (np.asarray(j[k], dtype=np.float64) for k in ("K", "RT", "RT_"))
         ok = K.shape == (3, 3) and RT.shape == RT_.shape == (4, 4) and np.allclose(RT @ RT_, np.eye(4), atol=1e-6)
         problem = None if ok else "K not 3x3, or RT / RT_ not 4x4 inverses"
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (InputError, ValueError, KeyError, TypeError) as e:
         K = RT = None
         problem = f"{type(e).__name__}: {e}"
     if not rep.check("R", "view-json", rel, problem) or not len(points):
