@@ -60,6 +60,11 @@ def _check_args(args: list[str]) -> None:
             raise ValueError(f"do not pass {opt}: the script sets it for each task")
 
 
+def finalize_command(datagen: list[str], command: str, args: list[str]) -> str:
+    """The shell line that writes index.jsonl and the counts once every task has ended."""
+    return shlex.join([*datagen, command, *args, "--finalize-only"])
+
+
 def _head(name: str, output: str, res: SlurmResources, *, cpus: int, time: str, gpus: int, array: str | None) -> list[str]:
     lines = ["#!/bin/bash", f"#SBATCH --job-name={name}"]
     if array is not None:
@@ -100,7 +105,7 @@ def array_script(datagen: list[str], command: str, args: list[str], array: int, 
     else:
         lines += ["# after every task has ended, write index.jsonl and the counts with:",
                   *(f"#   {line}" for line in (setup or "").splitlines()),
-                  f"#   {shlex.join([*datagen, command, *args, '--finalize-only'])}"]
+                  f"#   {finalize_command(datagen, command, args)}"]
     run = shlex.join([*datagen, command, *args, "--workers", str(res.task_workers), "--threads", str(res.task_threads)])
     lines += [
         f"# task i of {array} renders the i-th slice of the deterministic plan; done jobs are skipped, so",
@@ -119,7 +124,7 @@ def finalize_script(datagen: list[str], command: str, args: list[str], res: Slur
     lines = _head(f"{res.job_name}-finalize", output, res, cpus=1, time=res.finalize_time, gpus=0, array=None)
     if setup:
         lines.append(setup)
-    lines += [shlex.join([*datagen, command, *args, "--finalize-only"]), ""]
+    lines += [finalize_command(datagen, command, args), ""]
     return "\n".join(lines)
 
 
